@@ -1,0 +1,62 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * A graph driver stores filesystem layers as a parent → child chain and
+ * prepares root filesystems from them (dockerd's graphdriver contract).
+ *
+ * Vocabulary: a *layer* is identified by an opaque `id` chosen by the caller
+ * (the image store uses chain IDs for image layers and `<container-id>` /
+ * `<container-id>-init` for container layers). `parent` is the id of the layer
+ * below, or null for a base layer. Read-only layers are created with
+ * `create`, writable container layers with `createReadWrite`.
+ *
+ * Importing a layer:  create(chainId, parentChainId)
+ *                     applyDiff(chainId, parentChainId, tarStream) → bytes
+ * Running:            createReadWrite(cid, topChainId); path = get(cid) … put(cid)
+ * Saving/committing:  diff(cid, topChainId) → tar stream of the changes
+ *
+ * `get`/`put` are reference counted: each `get` must be paired with a `put`;
+ * the driver unmounts when the count drops to zero.
+ */
+export interface GraphDriver {
+  /** Name shown by `docker info` ("overlay2", "vfs", "btrfs", "devicemapper"). */
+  readonly name: string;
+  /** Rows shown under "Storage Driver" in `docker info` (DriverStatus). */
+  status(): Promise<Array<[string, string]>>;
+  /** Metadata for `GraphDriver.Data` in image/container inspect. */
+  metadata(id: string): Promise<Record<string, string>>;
+
+  create(id: string, parent: string | null, opts?: CreateLayerOptions): Promise<void>;
+  createReadWrite(id: string, parent: string | null, opts?: CreateLayerOptions): Promise<void>;
+  /** Throws ConflictError while the layer is mounted. Removing a missing layer is a no-op. */
+  remove(id: string): Promise<void>;
+  exists(id: string): Promise<boolean>;
+  /** Mounts (if needed) and returns the path of the layer's merged filesystem. */
+  get(id: string, mountLabel?: string): Promise<string>;
+  /** Releases one `get`; unmounts when the last one is released. */
+  put(id: string): Promise<void>;
+
+  /** The changes of `id` relative to `parent` as an uncompressed tar with whiteouts. */
+  diff(id: string, parent: string | null): Promise<Readable>;
+  /** Filesystem changes of `id` relative to `parent`, for `docker diff`. */
+  changes(id: string, parent: string | null): Promise<Change[]>;
+  /** Unpacks a layer tar (with whiteouts) into `id`; returns the unpacked size in bytes. */
+  applyDiff(id: string, parent: string | null, diff: Readable): Promise<number>;
+  /** Size in bytes of the changes of `id` relative to `parent`. */
+  diffSize(id: string, parent: string | null): Promise<number>;
+
+  /** Unmounts everything and releases resources; calling it twice is harmless. */
+  dispose(): Promise<void>;
+}
+
+export interface CreateLayerOptions {
+  /** `--storage-opt` key=value pairs for a container layer (e.g. size). */
+  storageOpt?: Record<string, string>;
+  mountLabel?: string;
+}
+
+/** One `docker diff` entry: Kind 0 = modified, 1 = added, 2 = deleted (dockerd's numbering). */
+export interface Change {
+  Path: string;
+  Kind: 0 | 1 | 2;
+}
