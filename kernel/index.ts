@@ -15,3 +15,5 @@ export { PluginHost, type PluginStatus } from './plugin/plugin-host.js';
 export { Slot, type Lease, type Activation } from './plugin/slot.js';
 export { Scope, token, type Token, injectable, inject, optional, preDestroy, postConstruct } from './container.js';
 export { Kernel, LoggerToken, EventBusToken, PluginHostToken } from './kernel.js';
+export { loadIdentity, type DaemonIdentity } from './identity.js';
+export { writeFileAtomic } from './fs/atomic.js';

@@ -18,6 +18,8 @@ export interface ApiAdapter {
   request?(route: string, req: AdaptedRequest): void;
   /** Returns the body to send (may mutate and return `body`). Also used per message on streams. */
   response?(route: string, body: unknown, res: AdaptedResponse): unknown;
+  /** Adjusts response headers before they are sent (e.g. a stream's Content-Type). */
+  headers?(route: string, headers: Record<string, string>): void;
 }
 
 export interface AdaptedRequest {

@@ -26,6 +26,8 @@ export const ExtensionPoint = {
   HostInfo: 'host-info.v1',
   /** Images, layers and references on top of the graph driver. */
   ImageStore: 'image-store.v1',
+  /** Containers: create, run, inspect, remove. */
+  ContainerService: 'container-service.v1',
 } as const;
 
 export type ExtensionPointId = (typeof ExtensionPoint)[keyof typeof ExtensionPoint];
@@ -53,4 +55,5 @@ export const POINTS: Readonly<Record<ExtensionPointId, PointDeclaration>> = {
   'event-log.v1': { id: 'event-log.v1', cardinality: 'single', title: 'event log' },
   'host-info.v1': { id: 'host-info.v1', cardinality: 'single', title: 'host information' },
   'image-store.v1': { id: 'image-store.v1', cardinality: 'single', title: 'image store' },
+  'container-service.v1': { id: 'container-service.v1', cardinality: 'single', title: 'container service' },
 };

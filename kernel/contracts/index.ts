@@ -7,3 +7,4 @@ export * from './api-server.js';
 export * from './event-log.js';
 export * from './host-info.js';
 export * from './image-store.js';
+export * from './container-service.js';

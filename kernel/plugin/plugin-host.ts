@@ -42,6 +42,8 @@ export class PluginHost {
   /** For single points: the plugin id currently serving it. */
   private readonly selected = new Map<ExtensionPointId, string>();
   private config!: DaemonConfig;
+  /** The daemon's identity, set by the kernel before boot. */
+  identity: { id: string; name: string } = { id: '', name: '' };
   private phase: 'new' | 'booted' | 'started' | 'stopped' = 'new';
 
   constructor(

@@ -1,0 +1,63 @@
+import type { Writable } from 'node:stream';
+
+/**
+ * Docker's JSON progress stream ("jsonmessage"), used by pull, push, import,
+ * load and build: one JSON object per message, each followed by "\r\n".
+ * Errors keep both `error` (dockerode's followProgress reads it) and
+ * `errorDetail` (the CLI reads it).
+ */
+export interface JsonMessage {
+  status?: string;
+  id?: string;
+  progressDetail?: { current?: number; total?: number };
+  progress?: string;
+  stream?: string;
+  aux?: unknown;
+  error?: string;
+  errorDetail?: { code?: number; message: string };
+}
+
+export class JsonProgressWriter {
+  constructor(private readonly out: Writable) {}
+
+  write(msg: JsonMessage): void {
+    this.out.write(JSON.stringify(msg) + '\r\n');
+  }
+
+  status(status: string, id?: string): void {
+    this.write(id === undefined ? { status } : { status, progressDetail: {}, id });
+  }
+
+  progress(status: string, id: string, current: number, total?: number): void {
+    this.write({ status, progressDetail: total ? { current, total } : { current }, progress: renderBar(current, total), id });
+  }
+
+  stream(text: string): void {
+    this.write({ stream: text });
+  }
+
+  aux(value: unknown): void {
+    this.write({ progressDetail: {}, aux: value });
+  }
+
+  error(message: string, code?: number): void {
+    this.write({ errorDetail: code === undefined ? { message } : { code, message }, error: message });
+  }
+}
+
+/** The deprecated but still sent rendered bar: "[=====>     ]  32.77kB/300.3kB". */
+export function renderBar(current: number, total?: number, width = 50): string {
+  if (!total || total <= 0) return humanSize(current);
+  const filled = Math.min(width, Math.floor((current / total) * width));
+  const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? (filled === width ? '=' : '>') : '') + ' '.repeat(width - filled);
+  return `[${bar}] ${humanSize(current).padStart(8)}/${humanSize(total)}`;
+}
+
+/** go-units HumanSize: decimal units with 4 significant digits ("32.77kB"). */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let i = 0;
+  let v = bytes;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return `${Number(v.toPrecision(4))}${units[i]}`;
+}

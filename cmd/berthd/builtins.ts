@@ -1,0 +1,16 @@
+import type { AnyManifest } from '../../kernel/index.js';
+import apiServer from '../../api-compat/manifest.js';
+import { versionAdapters } from '../../api-compat/versions/index.js';
+import eventLog from '../../plugins/event-log/manifest.js';
+import hostInfo from '../../plugins/host-info/manifest.js';
+
+/**
+ * The plugins built into berthd, as an explicit list (no registration by
+ * import side effect). The kernel orders them by their `requires`.
+ */
+export const builtins: AnyManifest[] = [
+  hostInfo,
+  eventLog,
+  ...versionAdapters,
+  apiServer,
+];
