@@ -1,0 +1,59 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { dockerEvent } from '../../../kernel/index.js';
+import { startApi } from '../../helpers/api-harness.js';
+
+function lines(text: string) {
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+describe('GET /events', () => {
+  let api: Awaited<ReturnType<typeof startApi>>;
+  before(async () => { api = await startApi(); });
+  after(async () => { await api.stop(); });
+
+  it('replays past events between since and until, with legacy fields below 1.52', async () => {
+    const t0 = Math.floor(Date.now() / 1000) - 1;
+    api.kernel.events.emit('docker.event', dockerEvent('container', 'start', 'c0ffee', { name: 'web', image: 'busybox' }));
+    api.kernel.events.emit('docker.event', dockerEvent('daemon', 'reload', 'TEST:ENGINE:ID', { name: 'testhost' }));
+    const until = (Date.now() / 1000 + 0.05).toFixed(9);
+    const res = await api.http().get(`/v1.41/events?since=${t0}&until=${until}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-type'], 'application/json');
+    assert.equal(res.headers['transfer-encoding'], 'chunked');
+    const evs = lines(res.text);
+    assert.deepEqual(evs.map((e) => `${e.Type}/${e.Action}`), ['container/start', 'daemon/reload']);
+    assert.equal(evs[0].status, 'start');
+    assert.equal(evs[0].id, 'c0ffee');
+    assert.equal(evs[0].from, 'busybox');
+    assert.equal(evs[1].status, undefined, 'daemon events carry no legacy fields');
+  });
+
+  it('filters by type and by container name', async () => {
+    const t0 = Math.floor(Date.now() / 1000) - 1;
+    api.kernel.events.emit('docker.event', dockerEvent('container', 'die', 'aaa111', { name: 'one' }));
+    api.kernel.events.emit('docker.event', dockerEvent('container', 'die', 'bbb222', { name: 'two' }));
+    const until = (Date.now() / 1000 + 0.05).toFixed(9);
+    const q = (f: object) => `/events?since=${t0}&until=${until}&filters=${encodeURIComponent(JSON.stringify(f))}`;
+    const byType = lines((await api.http().get(q({ type: { daemon: true } }))).text);
+    assert.ok(byType.every((e) => e.Type === 'daemon'));
+    const byName = lines((await api.http().get(q({ container: ['two'] }))).text);
+    assert.deepEqual(byName.map((e) => e.Actor.ID), ['bbb222']);
+  });
+
+  it('streams live events as they happen', async () => {
+    const until = (Date.now() / 1000 + 0.4).toFixed(9);
+    setTimeout(() => api.kernel.events.emit('docker.event', dockerEvent('network', 'create', 'net1', { name: 'n1', type: 'bridge' })), 100);
+    const res = await api.http().get(`/events?until=${until}`);
+    assert.deepEqual(lines(res.text).map((e) => e.Action), ['create']);
+  });
+
+  it('rejects unknown filters and since after until', async () => {
+    const bad = await api.http().get(`/events?filters=${encodeURIComponent('{"bogus":{"x":true}}')}`);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.message, "Invalid filter 'bogus'");
+    const order = await api.http().get('/events?since=200&until=100');
+    assert.equal(order.status, 400);
+    assert.equal(order.body.message, '`since` time (200) cannot be after `until` time (100)');
+  });
+});
