@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import pkg from '../package.json' with { type: 'json' };
 
 /**
  * The API and engine versions Berth presents to Docker clients.
@@ -15,7 +15,6 @@ export const MIN_API_VERSION = '1.24';
 /** Default minimum accepted, lowered or raised by `min-api-version` / DOCKER_MIN_API_VERSION. */
 export const DEFAULT_MIN_API_VERSION = '1.24';
 
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 export const BERTH_VERSION: string = pkg.version;
 
 /**

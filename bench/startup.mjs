@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+// Cold start and idle memory of berthd, next to `node -e 0` and (when
+// installed) dockerd, measured in the same run on the same machine.
+//
+//   node bench/startup.mjs [--runs N] [--no-dockerd]
+//
+// Cold start = time from spawn until the first `GET /_ping` answers 200 on the
+// daemon's unix socket, for an empty data root and for an existing one.
+// Idle RSS = VmRSS of the daemon (plus its children for dockerd) 2 s after
+// the first successful ping. Figures are medians; ratios are against the
+// baselines measured here, never against remembered numbers.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const runs = Number(args[args.indexOf('--runs') + 1]) || 10;
+const withDockerd = !args.includes('--no-dockerd');
+
+const ping = (socketPath) => new Promise((resolve) => {
+  const req = request({ socketPath, path: '/_ping', method: 'GET', timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
+  req.on('error', () => resolve(false));
+  req.on('timeout', () => { req.destroy(); resolve(false); });
+  req.end();
+});
+
+async function waitForPing(socketPath, child, limitMs = 30_000) {
+  const t0 = performance.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}`);
+    if (existsSync(socketPath) && (await ping(socketPath))) return;
+    if (performance.now() - t0 > limitMs) throw new Error('daemon did not answer /_ping in time');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+function rssKiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+/** RSS of a process and all its descendants (dockerd starts containerd). */
+function treeRssKiB(pid) {
+  let total = rssKiB(pid);
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const ppid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1]);
+      if (ppid === pid) total += treeRssKiB(Number(p));
+    } catch { /* gone */ }
+  }
+  return total;
+}
+
+async function stop(child) {
+  if (child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await done;
+  clearTimeout(t);
+}
+
+async function measureDaemon(makeCmd, { reuse }) {
+  const base = mkdtempSync(join(tmpdir(), 'berth-bench-'));
+  const times = [];
+  let rss = 0;
+  try {
+    for (let i = 0; i < runs; i++) {
+      const dir = reuse ? base : mkdtempSync(join(base, 'run-'));
+      const { cmd, argv, socket } = makeCmd(dir);
+      const t0 = performance.now();
+      const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => { stderr += d; });
+      try {
+        await waitForPing(socket, child);
+      } catch (err) {
+        await stop(child);
+        throw new Error(`${err.message}\n${stderr}`);
+      }
+      times.push(performance.now() - t0);
+      if (i === 0) {
+        await new Promise((r) => setTimeout(r, 2000));
+        rss = treeRssKiB(child.pid);
+      }
+      await stop(child);
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+  return { ms: median(times), p90: pct(times, 0.9), rssMiB: rss / 1024 };
+}
+
+function berthd(dir) {
+  const socket = join(dir, 'berth.sock');
+  const cfg = join(dir, 'daemon.json');
+  if (!existsSync(cfg)) writeFileSync(cfg, '{}\n');
+  return {
+    cmd: process.execPath,
+    argv: [join(root, 'bin/berthd'), '--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid')],
+    socket,
+  };
+}
+
+function dockerd(dir) {
+  const socket = join(dir, 'docker.sock');
+  const cfg = join(dir, 'dockerd.json');
+  if (!existsSync(cfg)) writeFileSync(cfg, '{"iptables":false,"bridge":"none"}\n');
+  return {
+    cmd: 'unshare',
+    argv: ['--net', 'dockerd', '--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid')],
+    socket,
+  };
+}
+
+function nodeBaseline() {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    spawnSync(process.execPath, ['-e', '0']);
+    times.push(performance.now() - t0);
+  }
+  const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)']);
+  spawnSync('sleep', ['1']);
+  const rss = rssKiB(idle.pid) / 1024;
+  idle.kill();
+  return { ms: median(times), p90: pct(times, 0.9), rssMiB: rss };
+}
+
+function median(xs) { return pct(xs, 0.5); }
+function pct(xs, p) { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; }
+const f = (n) => n.toFixed(1);
+
+const rows = [];
+const node = nodeBaseline();
+rows.push(['node -e 0 (baseline)', node.ms, node.p90, node.rssMiB]);
+const empty = await measureDaemon(berthd, { reuse: false });
+rows.push(['berthd, empty data root', empty.ms, empty.p90, empty.rssMiB]);
+const existing = await measureDaemon(berthd, { reuse: true });
+rows.push(['berthd, existing data root', existing.ms, existing.p90, existing.rssMiB]);
+let docker;
+if (withDockerd && spawnSync('sh', ['-c', 'command -v dockerd']).status === 0) {
+  try {
+    docker = await measureDaemon(dockerd, { reuse: false });
+    rows.push(['dockerd (+containerd), empty data root', docker.ms, docker.p90, docker.rssMiB]);
+  } catch (err) {
+    console.error(`dockerd not measured: ${err.message.split('\n')[0]}`);
+  }
+}
+
+console.log(`runs per row: ${runs}; cold start = spawn → first 200 from GET /_ping`);
+console.log(['what'.padEnd(40), 'start ms (median)', 'p90 ms', 'idle RSS MiB'].join(' | '));
+for (const [name, ms, p90, rss] of rows) console.log([name.padEnd(40), f(ms).padStart(17), f(p90).padStart(6), f(rss).padStart(12)].join(' | '));
+console.log(`berthd start / node -e 0: ${f(empty.ms / node.ms)}x (empty), ${f(existing.ms / node.ms)}x (existing)`);
+console.log(`berthd idle RSS / idle node: ${f(empty.rssMiB / node.rssMiB)}x`);
+if (docker) {
+  console.log(`berthd start / dockerd start: ${(empty.ms / docker.ms).toFixed(2)}x; idle RSS berthd / dockerd: ${(empty.rssMiB / docker.rssMiB).toFixed(2)}x`);
+}
+console.log(`targets: cold start < 150 ms (${empty.ms < 150 && existing.ms < 150 ? 'met' : 'NOT met'}), idle RSS < 60 MiB (${empty.rssMiB < 60 ? 'met' : 'NOT met'})`);
