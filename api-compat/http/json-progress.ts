@@ -45,12 +45,14 @@ export class JsonProgressWriter {
   }
 }
 
-/** The deprecated but still sent rendered bar: "[=====>     ]  32.77kB/300.3kB". */
-export function renderBar(current: number, total?: number, width = 50): string {
-  if (!total || total <= 0) return humanSize(current);
-  const filled = Math.min(width, Math.floor((current / total) * width));
-  const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? (filled === width ? '=' : '>') : '') + ' '.repeat(width - filled);
-  return `[${bar}] ${humanSize(current).padStart(8)}/${humanSize(total)}`;
+/**
+ * The deprecated but still sent rendered bar, as jsonmessage.JSONProgress
+ * draws it on a wide terminal: "[=====>      …] " then "%8v/%v" sizes.
+ */
+export function renderBar(current: number, total?: number): string {
+  if (!total || total <= 0) return humanSize(current).padStart(8);
+  const filled = Math.min(50, Math.floor(Math.floor((current / total) * 100) / 2));
+  return `[${'='.repeat(filled)}>${' '.repeat(50 - filled)}] ${humanSize(current).padStart(8)}/${humanSize(total)}`;
 }
 
 /** go-units HumanSize: decimal units with 4 significant digits ("32.77kB"). */

@@ -95,14 +95,18 @@ async function prepareSocketPath(path: string): Promise<void> {
   await unlink(path); // a stale socket from a previous run, as dockerd removes it
 }
 
-/** dockerd gives its socket to group "docker" when that group exists; an explicit missing group is an error. */
+/**
+ * dockerd gives its socket to group "docker" when that group exists: a missing
+ * default group is a warning, a missing group named by the user an error.
+ */
 async function chownToGroup(path: string, group: string | undefined, log: Logger): Promise<void> {
-  const name = group ?? 'docker';
+  const name = group || 'docker';
   const groups = await readFile('/etc/group', 'utf8').catch(() => '');
   const line = groups.split('\n').find((l) => l.split(':')[0] === name);
   const gid = line ? Number(line.split(':')[2]) : NaN;
   if (!Number.isFinite(gid)) {
-    if (group) log.warn('could not find the socket group; the socket stays owned by root', { group });
+    if (name !== 'docker') throw new InvalidParameterError(`can't create unix socket ${path}: group ${name} not found`);
+    log.warn(`could not change group ${path} to ${name}: group ${name} not found`);
     return;
   }
   await chown(path, 0, gid);

@@ -261,7 +261,8 @@ export class PluginHost {
 
   /** Activates one instance in its own child scope; nothing is published yet. */
   private async prepare(m: AnyManifest, config: DaemonConfig): Promise<Activation<unknown>> {
-    const scope = this.root.child();
+    // Most plugins never bind anything: create their DI scope on first use.
+    let scope: Scope | undefined;
     const ctx: PluginContext<Record<string, unknown>> = {
       id: m.id,
       name: m.name,
@@ -275,15 +276,16 @@ export class PluginHost {
       },
       log: this.log.child({ plugin: m.id }),
       events: this.events,
-      scope,
+      get scope() { return (scope ??= root.child()); },
       host: this,
     };
+    const root = this.root;
     const rec = this.records.get(m.id)!;
     let instance: unknown;
     try {
       instance = await timed(() => m.activate(ctx), (ms) => (rec.status.timings.activate = ms));
     } catch (err) {
-      await scope.dispose();
+      await scope?.dispose();
       throw err;
     }
     let retired = false;
@@ -297,7 +299,7 @@ export class PluginHost {
         const life = instance as PluginLifecycle | undefined;
         if (life?.stop) await timed(() => life.stop!(reason), (ms) => (rec.status.timings.stop = ms));
         if (life?.dispose) await timed(() => life.dispose!(), (ms) => (rec.status.timings.dispose = ms));
-        await scope.dispose();
+        await scope?.dispose();
       },
     };
   }

@@ -3,6 +3,15 @@ import assert from 'node:assert/strict';
 import { dockerEvent } from '../../../kernel/index.js';
 import { startApi } from '../../helpers/api-harness.js';
 
+/** supertest would parse application/json as one document; events are one per line. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const asText = (res: any, cb: (err: Error | null, body: string) => void) => {
+  let d = '';
+  res.setEncoding('utf8');
+  res.on('data', (c: string) => { d += c; });
+  res.on('end', () => cb(null, d));
+};
+
 function lines(text: string) {
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
@@ -17,11 +26,11 @@ describe('GET /events', () => {
     api.kernel.events.emit('docker.event', dockerEvent('container', 'start', 'c0ffee', { name: 'web', image: 'busybox' }));
     api.kernel.events.emit('docker.event', dockerEvent('daemon', 'reload', 'TEST:ENGINE:ID', { name: 'testhost' }));
     const until = (Date.now() / 1000 + 0.05).toFixed(9);
-    const res = await api.http().get(`/v1.41/events?since=${t0}&until=${until}`);
+    const res = await api.http().get(`/v1.41/events?since=${t0}&until=${until}`).parse(asText);
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-type'], 'application/json');
     assert.equal(res.headers['transfer-encoding'], 'chunked');
-    const evs = lines(res.text);
+    const evs = lines(res.body);
     assert.deepEqual(evs.map((e) => `${e.Type}/${e.Action}`), ['container/start', 'daemon/reload']);
     assert.equal(evs[0].status, 'start');
     assert.equal(evs[0].id, 'c0ffee');
@@ -35,17 +44,17 @@ describe('GET /events', () => {
     api.kernel.events.emit('docker.event', dockerEvent('container', 'die', 'bbb222', { name: 'two' }));
     const until = (Date.now() / 1000 + 0.05).toFixed(9);
     const q = (f: object) => `/events?since=${t0}&until=${until}&filters=${encodeURIComponent(JSON.stringify(f))}`;
-    const byType = lines((await api.http().get(q({ type: { daemon: true } }))).text);
+    const byType = lines((await api.http().get(q({ type: { daemon: true } })).parse(asText)).body);
     assert.ok(byType.every((e) => e.Type === 'daemon'));
-    const byName = lines((await api.http().get(q({ container: ['two'] }))).text);
+    const byName = lines((await api.http().get(q({ container: ['two'] })).parse(asText)).body);
     assert.deepEqual(byName.map((e) => e.Actor.ID), ['bbb222']);
   });
 
   it('streams live events as they happen', async () => {
     const until = (Date.now() / 1000 + 0.4).toFixed(9);
     setTimeout(() => api.kernel.events.emit('docker.event', dockerEvent('network', 'create', 'net1', { name: 'n1', type: 'bridge' })), 100);
-    const res = await api.http().get(`/events?until=${until}`);
-    assert.deepEqual(lines(res.text).map((e) => e.Action), ['create']);
+    const res = await api.http().get(`/events?until=${until}`).parse(asText);
+    assert.deepEqual(lines(res.body).map((e) => e.Action), ['create']);
   });
 
   it('rejects unknown filters and since after until', async () => {
