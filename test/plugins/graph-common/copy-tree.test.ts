@@ -1,0 +1,41 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, chown, link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { copyTree } from '../../../plugins/graph-common/copy-tree.js';
+import { makeNodes } from '../../../plugins/graph-common/mknod.js';
+import { readXattrs, writeXattrs } from '../../../plugins/graph-common/xattrs.js';
+import { readTree, userXattrsSupported } from '../../conformance/tar-fixtures.js';
+
+describe('graph-common copyTree', () => {
+  it('copies modes, owners, links, devices and xattrs', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'berth-copy-'));
+    try {
+      const src = join(tmp, 'src');
+      const dst = join(tmp, 'dst');
+      await mkdir(join(src, 'd'), { recursive: true });
+      await mkdir(dst);
+      await writeFile(join(src, 'd/f'), 'data');
+      await chown(join(src, 'd/f'), 1234, 1234);
+      await chmod(join(src, 'd/f'), 0o4750);
+      await chmod(join(src, 'd'), 0o711);
+      await link(join(src, 'd/f'), join(src, 'hard'));
+      await symlink('../etc/passwd', join(src, 'sym'));
+      assert.deepEqual(await makeNodes([{ path: join(src, 'null'), kind: 'c', mode: 0o666, major: 1, minor: 3 }, { path: join(src, 'fifo'), kind: 'p', mode: 0o600 }]), []);
+      const xattrs = await userXattrsSupported(tmp);
+      if (xattrs) await writeXattrs([{ path: join(src, 'd/f'), name: 'user.a', value: Buffer.from('b') }]);
+
+      await copyTree(src, dst);
+      const a = await readTree(src);
+      const b = await readTree(dst);
+      assert.deepEqual([...b.keys()], [...a.keys()]);
+      for (const [k, v] of a) assert.deepEqual({ ...b.get(k), ino: 0 }, { ...v, ino: 0 }, k);
+      assert.equal(b.get('hard')?.ino, b.get('d/f')?.ino, 'hard link kept');
+      assert.notEqual(b.get('hard')?.ino, a.get('hard')?.ino, 'but not shared with the source');
+      if (xattrs) assert.equal((await readXattrs(join(dst, 'd/f'))).get('user.a')?.toString(), 'b');
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,157 @@
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile, lstat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { applyLayerTar } from '../../../plugins/graph-common/tar-applier.js';
+import { readXattrs } from '../../../plugins/graph-common/xattrs.js';
+import { fingerprint, readTree, tarOf, userXattrsSupported } from '../../conformance/tar-fixtures.js';
+
+describe('graph-common applyLayerTar', () => {
+  let tmp: string;
+  let root: string;
+  let outside: string;
+  beforeEach(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'berth-apply-'));
+    root = join(tmp, 'layer');
+    outside = join(tmp, 'outside');
+    await mkdir(root);
+    await mkdir(outside);
+    await writeFile(join(outside, 'secret'), 'keep');
+  });
+  afterEach(async () => { await rm(tmp, { recursive: true, force: true }); });
+
+  it('unpacks files, dirs, symlinks, hardlinks, modes, owners and returns the data size', async () => {
+    const size = await applyLayerTar(root, await tarOf([
+      { name: 'etc/', mode: 0o750, uid: 1234, gid: 1234 },
+      { name: 'etc/conf', content: 'hello', mode: 0o640, uid: 1234, gid: 1234 },
+      { name: 'bin/su', content: 'suid!', mode: 0o4755 },
+      { name: 'etc/link', type: 'symlink', linkname: '/etc/conf' },
+      { name: 'etc/hard', type: 'link', linkname: 'etc/conf' },
+    ]));
+    assert.equal(size, 10);
+    const t = await readTree(root);
+    assert.deepEqual({ ...t.get('etc'), ino: 0 }, { type: 'dir', mode: 0o750, uid: 1234, gid: 1234, ino: 0 });
+    assert.equal(t.get('etc/conf')?.content, 'hello');
+    assert.equal(t.get('etc/conf')?.uid, 1234);
+    assert.equal(t.get('bin/su')?.mode, 0o4755);
+    assert.equal(t.get('bin')?.type, 'dir', 'implied parent created');
+    assert.equal(t.get('etc/link')?.target, '/etc/conf');
+    assert.equal(t.get('etc/hard')?.ino, t.get('etc/conf')?.ino);
+    assert.equal((await stat(join(root, 'etc/conf'))).mtime.toISOString(), '2024-01-02T03:04:05.000Z');
+  });
+
+  it('applies whiteouts and opaque markers by deleting in remove mode', async () => {
+    await applyLayerTar(root, await tarOf([
+      { name: 'a', content: '1' }, { name: 'b', content: '2' },
+      { name: 'd/', }, { name: 'd/x', content: 'x' }, { name: 'd/y', content: 'y' },
+      { name: 'gone/' }, { name: 'gone/deep', content: 'z' },
+    ]));
+    await applyLayerTar(root, await tarOf([
+      { name: '.wh.a' }, { name: '.wh.gone' },
+      { name: 'd/' }, { name: 'd/.wh..wh..opq' }, { name: 'd/z', content: 'new' },
+    ]));
+    assert.deepEqual([...(await readTree(root)).keys()].sort(), ['b', 'd', 'd/z']);
+  });
+
+  it('keeps entries unpacked before the opaque marker, and ignores `.wh..`', async () => {
+    await applyLayerTar(root, await tarOf([{ name: 'd/old', content: 'o' }, { name: 'keep', content: 'k' }]));
+    await applyLayerTar(root, await tarOf([{ name: 'd/new', content: 'n' }, { name: 'd/.wh..wh..opq' }, { name: 'd/.wh..' }, { name: '.wh..' }]));
+    assert.deepEqual([...(await readTree(root)).keys()].sort(), ['d', 'd/new', 'keep']);
+  });
+
+  it('writes overlay whiteouts and the opaque xattr in overlay mode', async () => {
+    await applyLayerTar(root, await tarOf([{ name: '.wh.gone' }, { name: 'd/' }, { name: 'd/.wh..wh..opq' }, { name: 'd/f', content: 'f' }]), { whiteouts: 'overlay' });
+    const st = await lstat(join(root, 'gone'));
+    assert.ok(st.isCharacterDevice());
+    assert.equal(st.rdev, 0);
+    assert.equal((await readXattrs(join(root, 'd'))).get('trusted.overlay.opaque')?.toString(), 'y');
+    assert.equal(await readFile(join(root, 'd/f'), 'utf8'), 'f');
+  });
+
+  it('creates device nodes and FIFOs', async () => {
+    await applyLayerTar(root, await tarOf([
+      { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+      { name: 'run/fifo', type: 'fifo', mode: 0o600 },
+    ]));
+    const t = await readTree(root);
+    assert.equal(t.get('dev/null')?.type, 'char');
+    assert.equal(t.get('dev/null')?.mode, 0o666);
+    assert.equal(t.get('run/fifo')?.type, 'fifo');
+  });
+
+  it('sets xattrs from PAX SCHILY.xattr records', async (t) => {
+    if (!(await userXattrsSupported(root))) return t.skip('user xattrs unsupported here');
+    await applyLayerTar(root, await tarOf([{ name: 'f', content: 'x', pax: { 'SCHILY.xattr.user.note': 'héllo' } }]));
+    assert.equal((await readXattrs(join(root, 'f'))).get('user.note')?.toString('utf8'), 'héllo');
+  });
+
+  it('replaces a directory with a file and a file with a directory', async () => {
+    await applyLayerTar(root, await tarOf([{ name: 'x/inner', content: '1' }, { name: 'y', content: '2' }]));
+    await applyLayerTar(root, await tarOf([{ name: 'x', content: 'file now' }, { name: 'y/' }, { name: 'y/in', content: '3' }]));
+    const t = await readTree(root);
+    assert.equal(t.get('x')?.content, 'file now');
+    assert.equal(t.get('y')?.type, 'dir');
+    assert.equal(t.has('x/inner'), false);
+  });
+
+  describe('hostile tars never write outside the root', () => {
+    const up = '../'.repeat(30);
+    async function expectContained(build: () => ReturnType<typeof tarOf>) {
+      const before = await fingerprint(join(outside, 'secret'));
+      const passwd = await fingerprint('/etc/passwd');
+      await applyLayerTar(root, await build()).catch(() => undefined);
+      assert.equal(await fingerprint(join(outside, 'secret')), before);
+      assert.equal(await fingerprint('/etc/passwd'), passwd);
+      assert.deepEqual((await readTree(outside)).size, 1, 'nothing new outside');
+    }
+
+    it('rejects ../ names', async () => {
+      const tar = () => tarOf([{ name: `${up}${outside.slice(1)}/escape`, content: 'x' }]);
+      await assert.rejects(applyLayerTar(root, await tar()), /outside of/);
+      await expectContained(tar);
+    });
+
+    it('keeps absolute names inside the root', async () => {
+      await applyLayerTar(root, await tarOf([{ name: `${outside}/abs`, content: 'x' }]));
+      assert.equal(await readFile(join(root, outside, 'abs'), 'utf8'), 'x');
+      await expectContained(() => tarOf([{ name: `${outside}/abs2`, content: 'x' }]));
+    });
+
+    it('does not write through a symlink pointing outside (absolute or relative)', async () => {
+      await expectContained(() => tarOf([
+        { name: 'evil', type: 'symlink', linkname: outside },
+        { name: 'evil/through', content: 'x' },
+        { name: 'evil/secret', content: 'overwritten' },
+        { name: 'rel', type: 'symlink', linkname: `${up}${outside.slice(1)}` },
+        { name: 'rel/secret', content: 'overwritten' },
+      ]));
+      assert.equal(await readFile(join(root, outside, 'through'), 'utf8'), 'x', 'resolved inside the root');
+    });
+
+    it('does not follow a pre-existing symlink in the root', async () => {
+      await symlink(outside, join(root, 'pre'));
+      await symlink(join(outside, 'secret'), join(root, 'leaf'));
+      await expectContained(() => tarOf([{ name: 'pre/secret', content: 'overwritten' }, { name: 'leaf', content: 'overwritten' }]));
+    });
+
+    it('refuses hardlinks to files outside the root', async () => {
+      await assert.rejects(applyLayerTar(root, await tarOf([{ name: 'pw', type: 'link', linkname: '/etc/passwd' }])), /no such file in the layer/);
+      await assert.rejects(applyLayerTar(root, await tarOf([{ name: 'pw', type: 'link', linkname: `${up}etc/passwd` }])), /outside of/);
+      await expectContained(() => tarOf([
+        { name: 'sec', type: 'link', linkname: `${outside}/secret` },
+        { name: 'sec', content: 'overwritten' },
+      ]));
+      await expectContained(() => tarOf([
+        { name: 'lnk', type: 'symlink', linkname: outside },
+        { name: 'h', type: 'link', linkname: 'lnk/secret' },
+      ]));
+    });
+
+    it('does not delete outside through whiteouts', async () => {
+      await symlink(outside, join(root, 'out'));
+      await expectContained(() => tarOf([{ name: 'out/.wh.secret' }, { name: `${outside}/.wh.secret` }]));
+      await expectContained(() => tarOf([{ name: 'out/.wh..wh..opq' }]));
+    });
+  });
+});
