@@ -100,8 +100,8 @@ function berthd(dir) {
   const cfg = join(dir, 'daemon.json');
   if (!existsSync(cfg)) writeFileSync(cfg, '{}\n');
   return {
-    cmd: process.execPath,
-    argv: [join(root, 'bin/berthd'), '--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid')],
+    cmd: join(root, 'bin/berthd'),
+    argv: ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid')],
     socket,
   };
 }
@@ -117,11 +117,11 @@ function dockerd(dir) {
   };
 }
 
-function nodeBaseline() {
+function nodeBaseline(env = process.env) {
   const times = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    spawnSync(process.execPath, ['-e', '0']);
+    spawnSync(process.execPath, ['-e', '0'], { env });
     times.push(performance.now() - t0);
   }
   const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)']);
@@ -138,6 +138,12 @@ const f = (n) => n.toFixed(1);
 const rows = [];
 const node = nodeBaseline();
 rows.push(['node -e 0 (baseline)', node.ms, node.p90, node.rssMiB]);
+if (process.env.NODE_EXTRA_CA_CERTS) {
+  // bin/berthd defers NODE_EXTRA_CA_CERTS (see its comment): show node without it too.
+  const { NODE_EXTRA_CA_CERTS: _, ...env } = process.env;
+  const bare = nodeBaseline(env);
+  rows.push(['node -e 0 without NODE_EXTRA_CA_CERTS', bare.ms, bare.p90, bare.rssMiB]);
+}
 const empty = await measureDaemon(berthd, { reuse: false });
 rows.push(['berthd, empty data root', empty.ms, empty.p90, empty.rssMiB]);
 const existing = await measureDaemon(berthd, { reuse: true });

@@ -1,7 +1,6 @@
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { InvalidParameterError } from '../errors.js';
-import { writeFileAtomic } from '../fs/atomic.js';
 
 /**
  * The daemon's PID file, as dockerd's pidfile package: refuse to start when
@@ -13,7 +12,8 @@ export async function createPidFile(path: string): Promise<void> {
     throw new InvalidParameterError(`pid file found, ensure berthd is not running or delete ${path}`);
   }
   await mkdir(dirname(path), { recursive: true });
-  await writeFileAtomic(path, `${process.pid}`);
+  // Runtime state, not data: like dockerd, no fsync (it would only slow the start).
+  await writeFile(path, `${process.pid}`);
 }
 
 export async function removePidFile(path: string): Promise<void> {

@@ -1,0 +1,36 @@
+'use strict';
+// Loads berthd's one-file bundle (dist/berthd.cjs) through V8's code cache.
+//
+// Node 20 has no module compile cache, and compiling ~550 KB of bundled koa,
+// inversify and Berth code at every start costs tens of milliseconds; a code
+// cache produced at build time (dist/berthd.cache, see scripts/bundle.mjs)
+// lets V8 skip that work. A cache from another Node version is rejected by V8
+// and the bundle is simply compiled as usual. Without a bundle (a plain
+// `tsc` build) the ESM output is started instead.
+const fs = require('node:fs');
+const path = require('node:path');
+const vm = require('node:vm');
+const Module = require('node:module');
+
+const dist = path.join(__dirname, '..', 'dist');
+const bundle = path.join(dist, 'berthd.cjs');
+const cacheFile = path.join(dist, 'berthd.cache');
+
+if (!fs.existsSync(bundle)) {
+  import(path.join(dist, 'cmd', 'berthd', 'main.js'));
+} else {
+  let cachedData;
+  try { cachedData = fs.readFileSync(cacheFile); } catch { /* no cache yet */ }
+  const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'utf8')), {
+    filename: bundle,
+    cachedData,
+    importModuleDynamically: vm.constants && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  if (process.env.BERTH_WRITE_CODE_CACHE === '1') {
+    // Build step: record every function compiled while starting up.
+    process.on('exit', () => fs.writeFileSync(cacheFile, script.createCachedData()));
+  }
+  const mod = { exports: {}, filename: bundle, id: bundle, loaded: false };
+  const req = Module.createRequire(bundle);
+  script.runInThisContext().call(mod.exports, mod.exports, req, mod, bundle, dist);
+}
