@@ -29,7 +29,7 @@ export async function startBerthd(config: object = {}, extraArgs: string[] = [])
   const socket = join(dir, 'berth.sock');
   const configFile = join(dir, 'daemon.json');
   await writeFile(configFile, JSON.stringify(config));
-  const child = spawn(process.execPath, [BERTHD, '--config-file', configFile, '-H', `unix://${socket}`,
+  const child = spawn(BERTHD, ['--config-file', configFile, '-H', `unix://${socket}`,
     '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid'), ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -81,7 +81,7 @@ function ping(socketPath: string): Promise<boolean> {
 
 /** Runs berthd to completion (for --validate, --version, and refused configs). */
 export function runBerthd(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BERTHD, ...args], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(BERTHD, args, { encoding: 'utf8', timeout: 20_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
