@@ -95,6 +95,9 @@ async function infoBody(deps: ApiDeps): Promise<Record<string, unknown>> {
   const networks = [...deps.host.all<NetworkDriver>(ExtensionPoint.NetworkDriver).keys()];
   const warnings = [...facts.warnings];
   if (!graph) warnings.push('WARNING: no storage driver is active: see the berthd log');
+  for (const p of deps.host.statuses()) {
+    if (p.state === 'failed') warnings.push(`WARNING: plugin ${p.id} (${p.name}) failed: ${p.reason ?? 'unknown error'}`);
+  }
   return {
     ID: deps.engineId,
     Containers: counts.running + counts.paused + counts.stopped,

@@ -3,6 +3,7 @@ import apiServer from '../../api-compat/manifest.js';
 import { versionAdapters } from '../../api-compat/versions/index.js';
 import eventLog from '../../plugins/event-log/manifest.js';
 import hostInfo from '../../plugins/host-info/manifest.js';
+import graphVfs from '../../plugins/graph-vfs/manifest.js';
 
 /**
  * The plugins built into berthd, as an explicit list (no registration by
@@ -11,6 +12,7 @@ import hostInfo from '../../plugins/host-info/manifest.js';
 export const builtins: AnyManifest[] = [
   hostInfo,
   eventLog,
+  graphVfs,
   ...versionAdapters,
   apiServer,
 ];
