@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start: install what berthd needs, build it, and run it in the
-# foreground on its defaults (socket unix:///run/berth/berth.sock, data root
+# foreground on its defaults (socket unix:///run/berth.sock, data root
 # /var/lib/berth, exec root /run/berth, config /etc/berth/daemon.json).
 # Must run as root, like dockerd. Extra arguments go to berthd.
 set -euo pipefail

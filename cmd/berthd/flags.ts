@@ -19,7 +19,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { long: 'config-file', kind: 'string', help: 'Daemon configuration file (default /etc/berth/daemon.json)' },
   { long: 'data-root', kind: 'string', key: 'data-root', help: 'Root directory of persistent state (default /var/lib/berth)' },
   { long: 'exec-root', kind: 'string', key: 'exec-root', help: 'Root directory for execution state files (default /run/berth)' },
-  { long: 'pidfile', short: 'p', kind: 'string', key: 'pidfile', help: 'Path to use for daemon PID file (default /run/berth/berthd.pid)' },
+  { long: 'pidfile', short: 'p', kind: 'string', key: 'pidfile', help: 'Path to use for daemon PID file (default /run/berth.pid)' },
   { long: 'storage-driver', short: 's', kind: 'string', key: 'storage-driver', help: 'Storage driver to use' },
   { long: 'storage-opt', kind: 'list', key: 'storage-opts', help: 'Storage driver options' },
   { long: 'default-runtime', kind: 'string', key: 'default-runtime', help: 'Default OCI runtime for containers' },

@@ -125,8 +125,8 @@ export interface DaemonConfig {
 /** Where Berth keeps its files unless told otherwise: never dockerd's paths. */
 export const BERTH_DEFAULTS = {
   configFile: '/etc/berth/daemon.json',
-  host: 'unix:///run/berth/berth.sock',
+  host: 'unix:///run/berth.sock',
   dataRoot: '/var/lib/berth',
   execRoot: '/run/berth',
-  pidfile: '/run/berth/berthd.pid',
+  pidfile: '/run/berth.pid',
 } as const;
