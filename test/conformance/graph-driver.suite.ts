@@ -178,61 +178,61 @@ export function graphDriverSuite(name: string, factory: GraphDriverFactory, opts
     });
 
     it('keeps hard links as hard links', async () => {
-      await layer('l', null, [{ name: 'a', content: 'shared' }, { name: 'b', type: 'link', linkname: 'a' }, { name: 'sub/c', type: 'link', linkname: 'a' }]);
-      const t = await view('l');
+      await layer('lyr', null, [{ name: 'a', content: 'shared' }, { name: 'b', type: 'link', linkname: 'a' }, { name: 'sub/c', type: 'link', linkname: 'a' }]);
+      const t = await view('lyr');
       assert.equal(t.get('b')?.ino, t.get('a')?.ino);
       assert.equal(t.get('sub/c')?.ino, t.get('a')?.ino);
-      const entries = await readTar(await driver.diff('l', null));
+      const entries = await readTar(await driver.diff('lyr', null));
       assert.equal(entries.filter((e) => e.type === 'link').length, 2);
-      await driver.createReadWrite('child', 'l');
+      await driver.createReadWrite('child', 'lyr');
       const c = await view('child');
       assert.equal(c.get('b')?.content, 'shared');
     });
 
     it('keeps symlinks verbatim, dangling and absolute ones included', async () => {
-      await layer('l', null, [
+      await layer('lyr', null, [
         { name: 'abs', type: 'symlink', linkname: '/etc/passwd' },
         { name: 'rel', type: 'symlink', linkname: '../../x' },
         { name: 'dangling', type: 'symlink', linkname: 'nowhere' },
       ]);
-      await driver.createReadWrite('child', 'l');
+      await driver.createReadWrite('child', 'lyr');
       const t = await view('child');
       assert.equal(t.get('abs')?.target, '/etc/passwd');
       assert.equal(t.get('rel')?.target, '../../x');
-      const entries = await readTar(await driver.diff('l', null));
+      const entries = await readTar(await driver.diff('lyr', null));
       assert.equal(entries.find((e) => e.name === 'abs')?.linkname, '/etc/passwd');
     });
 
     it('keeps user xattrs', async (t) => {
       if (!(await userXattrsSupported(dir))) return t.skip('user.* xattrs are not supported here (or setfattr is missing)');
-      await layer('l', null, [{ name: 'f', content: 'x', pax: { 'SCHILY.xattr.user.berth': 'yes' } }]);
-      await driver.createReadWrite('child', 'l');
+      await layer('lyr', null, [{ name: 'f', content: 'x', pax: { 'SCHILY.xattr.user.berth': 'yes' } }]);
+      await driver.createReadWrite('child', 'lyr');
       const p = await driver.get('child');
       try {
         assert.equal((await readXattrs(join(p, 'f'))).get('user.berth')?.toString(), 'yes');
       } finally {
         await driver.put('child');
       }
-      const entries = await readTar(await driver.diff('l', null));
+      const entries = await readTar(await driver.diff('lyr', null));
       assert.equal(entries.find((e) => e.name === 'f')?.pax['SCHILY.xattr.user.berth'], 'yes');
     });
 
     it('keeps file modes (setuid too) and ownership', async () => {
-      await layer('l', null, [
+      await layer('lyr', null, [
         { name: 'home/', mode: 0o700, uid: 1234, gid: 1234 },
         { name: 'home/file', content: 'x', mode: 0o640, uid: 1234, gid: 1234 },
         { name: 'bin/suid', content: 'x', mode: 0o4755 },
         { name: 'bin/sgid', content: 'x', mode: 0o2711, gid: 1234 },
         { name: 'tmp/', mode: 0o1777 },
       ]);
-      await driver.createReadWrite('child', 'l');
+      await driver.createReadWrite('child', 'lyr');
       const t = await view('child');
       assert.deepEqual([t.get('home')?.mode, t.get('home')?.uid, t.get('home')?.gid], [0o700, 1234, 1234]);
       assert.deepEqual([t.get('home/file')?.mode, t.get('home/file')?.uid], [0o640, 1234]);
       assert.equal(t.get('bin/suid')?.mode, 0o4755);
       assert.deepEqual([t.get('bin/sgid')?.mode, t.get('bin/sgid')?.gid], [0o2711, 1234]);
       assert.equal(t.get('tmp')?.mode, 0o1777);
-      const entries = new Map((await readTar(await driver.diff('l', null))).map((e) => [e.name, e]));
+      const entries = new Map((await readTar(await driver.diff('lyr', null))).map((e) => [e.name, e]));
       assert.deepEqual([entries.get('bin/suid')?.mode, entries.get('home/file')?.uid], [0o4755, 1234]);
     });
 
@@ -307,30 +307,34 @@ export function graphDriverSuite(name: string, factory: GraphDriverFactory, opts
         assert.equal((await stat('/etc/passwd')).nlink, 1);
       });
       const up = '../'.repeat(40);
-      const attempt = async (entries: TarSpec[]) => {
-        try { await driver.applyDiff('victim', null, await tarOf(entries)); } catch { /* refusing is fine */ }
+      /** Applies each tar on its own (a refused entry stops its tar, so attacks are not chained). */
+      const attempt = async (...tars: TarSpec[][]) => {
+        for (const entries of tars) {
+          try { await driver.applyDiff('victim', null, await tarOf(entries)); } catch { /* refusing is fine */ }
+        }
       };
 
-      it('../ escapes', () => attempt([{ name: `${up}${outside.slice(1)}/escaped`, content: 'x' }, { name: `a/${up}${outside.slice(1)}/secret`, content: 'x' }]));
+      it('../ escapes', () => attempt(
+        [{ name: `${up}${outside.slice(1)}/escaped`, content: 'x' }],
+        [{ name: `a/${up}${outside.slice(1)}/secret`, content: 'x' }],
+      ));
       it('absolute paths', () => attempt([{ name: `${outside}/abs`, content: 'x' }, { name: `${outside}/secret`, content: 'x' }]));
-      it('a symlink, then writing through it', () => attempt([
-        { name: 'link', type: 'symlink', linkname: outside },
-        { name: 'link/secret', content: 'x' },
-        { name: 'link/new', content: 'x' },
-        { name: 'rel', type: 'symlink', linkname: `${up}${outside.slice(1)}` },
-        { name: 'rel/secret', content: 'x' },
-      ]));
-      it('a hard link to /etc/passwd (and to a file outside, then overwritten)', () => attempt([
-        { name: 'pw', type: 'link', linkname: '/etc/passwd' },
-        { name: 'pw2', type: 'link', linkname: `${up}etc/passwd` },
-        { name: 'sec', type: 'link', linkname: `${outside}/secret` },
-        { name: 'sec', content: 'overwritten' },
-      ]));
-      it('whiteouts through a symlink', () => attempt([
-        { name: 'out', type: 'symlink', linkname: outside },
-        { name: 'out/.wh.secret' },
-        { name: 'out/.wh..wh..opq' },
-      ]));
+      it('a symlink, then writing through it', () => attempt(
+        [{ name: 'link', type: 'symlink', linkname: outside }, { name: 'link/secret', content: 'x' }, { name: 'link/new', content: 'x' }],
+        [{ name: 'rel', type: 'symlink', linkname: `${up}${outside.slice(1)}` }, { name: 'rel/secret', content: 'x' }],
+        [{ name: 'link/secret', content: 'x' }], // the symlink from an earlier layer tar is still there
+      ));
+      it('a hard link to /etc/passwd (and to a file outside, then overwritten)', () => attempt(
+        [{ name: 'pw', type: 'link', linkname: '/etc/passwd' }, { name: 'pw', content: 'root::0:0::/:/bin/sh\n' }],
+        [{ name: 'pw2', type: 'link', linkname: `${up}etc/passwd` }],
+        [{ name: 'sec', type: 'link', linkname: `${outside}/secret` }, { name: 'sec', content: 'overwritten' }],
+        [{ name: 'hop', type: 'symlink', linkname: outside }, { name: 'sec2', type: 'link', linkname: 'hop/secret' }],
+      ));
+      it('whiteouts through a symlink', () => attempt(
+        [{ name: 'out', type: 'symlink', linkname: outside }, { name: 'out/.wh.secret' }],
+        [{ name: 'out/.wh..wh..opq' }],
+        [{ name: `${up}${outside.slice(1)}/.wh.secret` }],
+      ));
     });
   });
 }

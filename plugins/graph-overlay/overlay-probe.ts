@@ -1,0 +1,114 @@
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { backingFsName } from '../graph-common/backing-fs.js';
+import { runChecked } from '../graph-common/run-command.js';
+import { readXattrs, writeXattrs, xattrToolsAvailable } from '../graph-common/xattrs.js';
+import { OVERLAY_OPAQUE_XATTR } from '../graph-common/whiteouts.js';
+import { unmount } from './overlay-mount.js';
+
+/** Filesystems overlay cannot use as its upper layer (dockerd's incompatible list). */
+const INCOMPATIBLE = new Set(['overlayfs', 'aufs', 'zfs', 'ecryptfs']);
+
+/** Facts about the host that shape every mount and the status rows. */
+export interface OverlayHost {
+  backingFs: string;
+  /** "index=off," when the kernel has the index feature (so one upper can be remounted), else "". */
+  extraOptions: string;
+  usingMetacopy: boolean;
+}
+
+/**
+ * Whether overlay2 can run with its layers in `root`; null when it can, else
+ * the reason (used for SkipPlugin). As dockerd's overlay2 Init: refuse
+ * backing filesystems overlay cannot sit on, then actually mount a tiny
+ * overlay with two lower dirs inside root. Creates root; removes it again if
+ * it was created here and the probe failed, so a skipped driver leaves no trace.
+ */
+export async function probeOverlay(root: string): Promise<string | null> {
+  if (process.getuid?.() !== 0) return 'overlay2 needs root (rootless overlay is not supported)';
+  const created = await mkdir(root, { recursive: true, mode: 0o710 });
+  const reason = await probeIn(root);
+  if (reason && created) await rm(created, { recursive: true, force: true });
+  return reason;
+}
+
+async function probeIn(root: string): Promise<string | null> {
+  const fs = await backingFsName(root);
+  if (INCOMPATIBLE.has(fs)) return `backing file system is unsupported for this graph driver: ${root} is on ${fs}`;
+  const td = await mkdtemp(join(root, 'overlay-probe-'));
+  try {
+    for (const d of ['lower1', 'lower2', 'upper', 'work', 'merged']) await mkdir(join(td, d));
+    const opts = `lowerdir=${join(td, 'lower2')}:${join(td, 'lower1')},upperdir=${join(td, 'upper')},workdir=${join(td, 'work')}`;
+    try {
+      await runChecked('mount', ['-t', 'overlay', 'overlay', '-o', opts, join(td, 'merged')]);
+    } catch (err) {
+      return `failed to mount overlay in ${root}: ${(err as Error).message}`;
+    }
+    await unmount(join(td, 'merged'));
+    return null;
+  } catch (err) {
+    return `overlay probe failed in ${root}: ${(err as Error).message}`;
+  } finally {
+    await rm(td, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** Reads the host facts once per driver instance. */
+export async function inspectHost(root: string): Promise<OverlayHost> {
+  const index = await kernelParam('index');
+  return {
+    backingFs: await backingFsName(root),
+    extraOptions: index === null ? '' : 'index=off,',
+    usingMetacopy: (await kernelParam('metacopy')) === 'Y',
+  };
+}
+
+/** /sys/module/overlay/parameters/<name>, or null when the kernel has no such knob. */
+export async function kernelParam(name: string): Promise<string | null> {
+  try {
+    return (await readFile(`/sys/module/overlay/parameters/${name}`, 'utf8')).trim();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Null when the upper dir alone is a faithful diff, else why not (dockerd's
+ * doesSupportNativeDiff). It is not when: the xattr tools are missing (opaque
+ * dirs could not be seen or written), metacopy is on (uppers hold metadata-only
+ * copies), the kernel copies the opaque flag up with a directory (pre-4.8),
+ * or redirect_dir is on (a renamed directory is recorded as a redirect xattr,
+ * which tars cannot express). Then diffs go through mounted trees instead.
+ */
+export async function nativeDiffUnsupported(root: string, host: OverlayHost): Promise<string | null> {
+  if (!(await xattrToolsAvailable())) return 'getfattr/setfattr not found (install the Debian package "attr")';
+  if (host.usingMetacopy) return 'kernel has overlay metacopy enabled';
+  const td = await mkdtemp(join(root, 'opaque-bug-check-'));
+  const merged = join(td, 'merged');
+  let mounted = false;
+  try {
+    for (const d of ['l1/d', 'l1/d1', 'l2/d', 'l3', 'work', 'merged']) await mkdir(join(td, d), { recursive: true });
+    const set = await writeXattrs([{ path: join(td, 'l2/d'), name: OVERLAY_OPAQUE_XATTR, value: Buffer.from('y') }]);
+    if (!set.ok) return `failed to set opaque flag on middle layer: ${set.errors}`;
+    const opts = `${host.extraOptions}lowerdir=${join(td, 'l2')}:${join(td, 'l1')},upperdir=${join(td, 'l3')},workdir=${join(td, 'work')}`;
+    await runChecked('mount', ['-t', 'overlay', 'overlay', '-o', opts, merged]);
+    mounted = true;
+    await writeFile(join(merged, 'd/f'), '');
+    if ((await readXattrs(join(td, 'l3/d'))).get(OVERLAY_OPAQUE_XATTR)?.toString() === 'y') {
+      return 'opaque flag erroneously copied up, consider update to kernel 4.8 or later to fix';
+    }
+    try {
+      await rename(join(merged, 'd1'), join(merged, 'd2'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EXDEV') return null; // no redirect_dir: renames of lower dirs are refused
+      throw err;
+    }
+    if ((await readXattrs(join(td, 'l3/d2'))).has('trusted.overlay.redirect')) return 'kernel has CONFIG_OVERLAY_FS_REDIRECT_DIR enabled';
+    return null;
+  } catch (err) {
+    return `native diff check failed: ${(err as Error).message}`;
+  } finally {
+    if (mounted) await unmount(merged).catch(() => undefined);
+    await rm(td, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
