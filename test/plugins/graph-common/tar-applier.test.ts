@@ -152,6 +152,10 @@ describe('graph-common applyLayerTar', () => {
       await symlink(outside, join(root, 'out'));
       await expectContained(() => tarOf([{ name: 'out/.wh.secret' }, { name: `${outside}/.wh.secret` }]));
       await expectContained(() => tarOf([{ name: 'out/.wh..wh..opq' }]));
+      await expectContained(() => tarOf([{ name: '.wh.out' }]));
+      await symlink(outside, join(root, 'out2'));
+      await expectContained(() => tarOf([{ name: '.wh..wh..opq' }]));
+      assert.deepEqual((await readTree(root)).size, 0, 'the links themselves were removed');
     });
   });
 });
