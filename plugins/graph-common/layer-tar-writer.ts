@@ -34,7 +34,7 @@ const CHUNK = 64 * 1024;
  */
 export function writeLayerTar(root: string, items: AsyncIterable<LayerItem> | Iterable<LayerItem>, opts: LayerTarOptions = {}): Readable {
   const pack = tar.pack();
-  const out = Readable.from(pack);
+  const out = Readable.from(pack, { objectMode: false });
   let stopped = false;
   out.once('close', () => { stopped = true; });
   (async () => {
