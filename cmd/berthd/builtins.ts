@@ -3,6 +3,7 @@ import apiServer from '../../api-compat/manifest.js';
 import { versionAdapters } from '../../api-compat/versions/index.js';
 import eventLog from '../../plugins/event-log/manifest.js';
 import hostInfo from '../../plugins/host-info/manifest.js';
+import graphOverlay from '../../plugins/graph-overlay/manifest.js';
 import graphVfs from '../../plugins/graph-vfs/manifest.js';
 
 /**
@@ -12,6 +13,7 @@ import graphVfs from '../../plugins/graph-vfs/manifest.js';
 export const builtins: AnyManifest[] = [
   hostInfo,
   eventLog,
+  graphOverlay,
   graphVfs,
   ...versionAdapters,
   apiServer,
