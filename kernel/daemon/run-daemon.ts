@@ -59,7 +59,7 @@ export async function runDaemon(opts: RunOptions): Promise<RunningDaemon> {
   const reload = () => {
     reloading = reloading.then(async () => {
       try {
-        const next = await reloadDaemonConfig(config, opts.configFile, opts.flags);
+        const next = await reloadDaemonConfig(config, opts.configFile, opts.flags, { explicit: opts.explicitConfigFile });
         for (const key of next.ignored) log.warn('configuration change needs a restart to take effect', { key });
         const notes = await kernel.reload(next.config, next.changed);
         config = next.config;
