@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { backingFsName } from '../graph-common/backing-fs.js';
 import { runChecked } from '../graph-common/run-command.js';
@@ -27,8 +28,14 @@ export interface OverlayHost {
 export async function probeOverlay(root: string): Promise<string | null> {
   if (process.getuid?.() !== 0) return 'overlay2 needs root (rootless overlay is not supported)';
   const created = await mkdir(root, { recursive: true, mode: 0o710 });
+  // A test mount costs two processes at every start; a success is remembered
+  // per kernel and backing filesystem, which is all the outcome depends on.
+  const stamp = `${release()} ${await backingFsName(root)}\n`;
+  const cache = join(root, '.probe-ok');
+  if ((await readFile(cache, 'utf8').catch(() => '')) === stamp) return null;
   const reason = await probeIn(root);
   if (reason && created) await rm(created, { recursive: true, force: true });
+  if (!reason) await writeFile(cache, stamp).catch(() => undefined);
   return reason;
 }
 
