@@ -28,6 +28,10 @@ export const ExtensionPoint = {
   ImageStore: 'image-store.v1',
   /** Containers: create, run, inspect, remove. */
   ContainerService: 'container-service.v1',
+  /** Named and anonymous volumes (the `local` driver and volume plugins). */
+  VolumeService: 'volume-service.v1',
+  /** Container log storage and reading (json-file, …), chosen by `log-driver`. */
+  LogDriver: 'log-driver.v1',
 } as const;
 
 export type ExtensionPointId = (typeof ExtensionPoint)[keyof typeof ExtensionPoint];
@@ -56,4 +60,6 @@ export const POINTS: Readonly<Record<ExtensionPointId, PointDeclaration>> = {
   'host-info.v1': { id: 'host-info.v1', cardinality: 'single', title: 'host information' },
   'image-store.v1': { id: 'image-store.v1', cardinality: 'single', title: 'image store' },
   'container-service.v1': { id: 'container-service.v1', cardinality: 'single', title: 'container service' },
+  'volume-service.v1': { id: 'volume-service.v1', cardinality: 'single', title: 'volume service' },
+  'log-driver.v1': { id: 'log-driver.v1', cardinality: 'multi', title: 'log driver' },
 };
