@@ -17,6 +17,8 @@ export interface BerthdProcess {
   stderr(): string;
   /** Runs the real docker CLI against this daemon. */
   docker(args: string[], opts?: { input?: string; timeoutMs?: number }): { status: number | null; stdout: string; stderr: string };
+  /** Stops the daemon (SIGTERM, or SIGKILL with `kill: true`) and starts it again on the same directories. */
+  restart(opts?: { kill?: boolean }): Promise<void>;
   stop(): Promise<number | null>;
 }
 
@@ -29,12 +31,31 @@ export async function startBerthd(config: object = {}, extraArgs: string[] = [])
   const socket = join(dir, 'berth.sock');
   const configFile = join(dir, 'daemon.json');
   await writeFile(configFile, JSON.stringify(config));
-  const child = spawn(BERTHD, ['--config-file', configFile, '-H', `unix://${socket}`,
-    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid'), ...extraArgs], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const argv = ['--config-file', configFile, '-H', `unix://${socket}`,
+    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid'), ...extraArgs];
   let err = '';
-  child.stderr!.on('data', (d) => { err += d; });
+  const launch = () => {
+    const c = spawn(BERTHD, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    c.stderr!.on('data', (d) => { err += d; });
+    return c;
+  };
+  const stopChild = async (c: ChildProcess, signal: NodeJS.Signals) => {
+    if (c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill(signal);
+    const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(t);
+  };
+  const waitReady = async (c: ChildProcess) => {
+    const t0 = Date.now();
+    while (!(existsSync(socket) && (await ping(socket)))) {
+      if (c.exitCode !== null) throw new Error(`berthd exited with ${c.exitCode}: ${err}`);
+      if (Date.now() - t0 > 20_000) throw new Error(`berthd did not start: ${err}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const child = launch();
   const proc: BerthdProcess = {
     dir,
     socket,
@@ -50,23 +71,22 @@ export async function startBerthd(config: object = {}, extraArgs: string[] = [])
       });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
+    async restart(opts = {}) {
+      await stopChild(proc.child, opts.kill ? 'SIGKILL' : 'SIGTERM');
+      proc.child = launch();
+      await waitReady(proc.child);
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise<void>((r) => child.once('exit', () => r()));
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(t);
-      }
+      await stopChild(proc.child, 'SIGTERM');
       await rm(dir, { recursive: true, force: true });
-      return child.exitCode;
+      return proc.child.exitCode;
     },
   };
-  const t0 = Date.now();
-  while (!(existsSync(socket) && (await ping(socket)))) {
-    if (child.exitCode !== null) throw new Error(`berthd exited with ${child.exitCode}: ${err}`);
-    if (Date.now() - t0 > 20_000) { await proc.stop(); throw new Error(`berthd did not start: ${err}`); }
-    await new Promise((r) => setTimeout(r, 20));
+  try {
+    await waitReady(child);
+  } catch (e) {
+    await proc.stop();
+    throw e;
   }
   return proc;
 }
