@@ -155,7 +155,7 @@ export class LibcontainerDriver implements ExecDriver {
       throw translateStartError(record.command, err);
     }
     await writeFile(files.record, JSON.stringify(record, null, 1));
-    const task = new OciTask(files, record, { cli, conmonPath: this.o.conmonPath, socatPath: this.o.socatPath }, 'created');
+    const task = new OciTask(files, record, { cli, conmonPath: this.o.conmonPath, socatPath: this.o.socatPath, forget: (id) => this.tasks.delete(id) }, 'created');
     this.tasks.set(spec.id, task);
     await task.connect(spec.io, 'start');
     return task;
@@ -192,7 +192,7 @@ export class LibcontainerDriver implements ExecDriver {
       });
       status = !st || st.status === 'stopped' ? 'stopped' : st.status === 'creating' ? 'created' : st.status;
     }
-    const task = new OciTask(files, record, { cli, conmonPath: this.o.conmonPath, socatPath: this.o.socatPath }, status);
+    const task = new OciTask(files, record, { cli, conmonPath: this.o.conmonPath, socatPath: this.o.socatPath, forget: (id) => this.tasks.delete(id) }, status);
     this.tasks.set(id, task);
     await task.connect(io, 'end');
     return task;

@@ -31,6 +31,8 @@ export interface TaskDeps {
   cli: RuntimeCli;
   conmonPath: string;
   socatPath?: string;
+  /** Tells the driver the task is gone. */
+  forget?(id: string): void;
 }
 
 /**
@@ -198,6 +200,7 @@ export class OciTask implements Task {
       if (!(err instanceof NotFoundError)) throw err;
     });
     this.deleted = true;
+    this.deps.forget?.(this.id);
     this.release();
     await rm(this.files.bundle, { recursive: true, force: true });
     await rm(this.files.sharedExit, { force: true });
