@@ -8,3 +8,5 @@ export * from './event-log.js';
 export * from './host-info.js';
 export * from './image-store.js';
 export * from './container-service.js';
+export * from './volume-service.js';
+export * from './log-driver.js';

@@ -1,0 +1,103 @@
+/**
+ * Container log storage, as dockerd's logging drivers (daemon/logger): a
+ * driver opens one Logger per container start, the container service writes
+ * every line of output to it, and `docker logs` reads it back — while the
+ * container runs (follow) or after it stopped.
+ *
+ * Providers are `multi`: every driver activates and the container service
+ * picks one by the container's `HostConfig.LogConfig.Type`, defaulting to
+ * daemon.json `log-driver` (json-file). Option errors carry dockerd's wording
+ * (`unknown log opt 'x' for json-file log driver`, `max-file cannot be less than 1`).
+ */
+
+/** One log message: a line of output, or one chunk of a very long line. */
+export interface LogEntry {
+  stream: 'stdout' | 'stderr';
+  /** The bytes of the line without its trailing newline. */
+  line: Buffer;
+  /** When the line was read from the container. */
+  time: Date;
+  /**
+   * The same instant in Unix nanoseconds, when known that precisely. Writers
+   * prefer it over `time` (a Date keeps milliseconds only); readers set both.
+   */
+  timeNano?: bigint;
+  /** A chunk of a longer line: no newline is stored after it (dockerd's PLogMetaData, not last). */
+  partial?: boolean;
+  /** Extra attributes the `labels`/`env`/`tag` log-opts add to every line; set by readers. */
+  attrs?: Record<string, string>;
+}
+
+export interface LogReadOptions {
+  /** Only entries at or after this instant (Date, or Unix nanoseconds). */
+  since?: Date | bigint;
+  /** Stop at the first entry after this instant. */
+  until?: Date | bigint;
+  /** Only the last N lines of what is stored; absent or negative: all; 0: none. */
+  tail?: number;
+  /**
+   * Keep reading what is written after the stored lines, across rotations,
+   * until `signal` aborts, `until` passes, or the container's Logger closes.
+   */
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+/** What a driver knows about the container it logs for (dockerd's logger.Info). */
+export interface ContainerLogInfo {
+  containerId: string;
+  /** The container's directory; file drivers keep their files there. */
+  dir: string;
+  /** The container's log-opts, after `resolveOptions`. */
+  config: Record<string, string>;
+  /** With or without the leading "/". */
+  containerName?: string;
+  labels?: Record<string, string>;
+  /** `KEY=value` strings. */
+  env?: string[];
+  imageId?: string;
+  imageName?: string;
+  entrypoint?: string;
+  args?: string[];
+  created?: Date;
+  daemonName?: string;
+}
+
+export interface LogReader {
+  read(opts?: LogReadOptions): AsyncIterable<LogEntry>;
+}
+
+/** One container's log, open for writing from start to stop. */
+export interface ContainerLogger extends LogReader {
+  /** The file it writes (inspect's `LogPath`), or '' for drivers without one. */
+  readonly path: string;
+  /**
+   * Queues one entry; never throws for I/O (a failed write is logged and
+   * surfaces from `flush`/`close`), so output copying never stalls on it.
+   */
+  write(entry: LogEntry): void;
+  /** Resolves once everything written so far is in the file. */
+  flush(): Promise<void>;
+  /** Flushes, closes, and ends the follows of this log. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface LogDriver {
+  /** Docker-visible name (`json-file`). */
+  readonly name: string;
+  /**
+   * A container's log-opts merged as dockerd's mergeAndVerifyLogConfig does:
+   * daemon.json `log-opts` fill the keys the container did not set when this
+   * driver is the daemon's `log-driver`; then validated (throws InvalidParameterError).
+   * The container service stores the result in HostConfig.LogConfig.Config.
+   */
+  resolveOptions(containerOpts?: Record<string, string> | null): Record<string, string>;
+  /** dockerd's ValidateLogOpts for this driver: option names and the generic `mode`/`max-buffer-size`. */
+  validateOptions(opts: Record<string, string>): void;
+  /** Where this container's log lives (for inspect before the first start). */
+  logPath(info: ContainerLogInfo): string;
+  /** Opens (creates or appends to) the container's log; option values are checked here, as dockerd's New. */
+  open(info: ContainerLogInfo): Promise<ContainerLogger>;
+  /** Reads a container's stored log without opening it for writing (a stopped container). */
+  reader(info: ContainerLogInfo): LogReader;
+}
