@@ -3,8 +3,10 @@ import apiServer from '../../api-compat/manifest.js';
 import { versionAdapters } from '../../api-compat/versions/index.js';
 import eventLog from '../../plugins/event-log/manifest.js';
 import hostInfo from '../../plugins/host-info/manifest.js';
+import imageStore from '../../plugins/image-store/manifest.js';
 import graphOverlay from '../../plugins/graph-overlay/manifest.js';
 import graphVfs from '../../plugins/graph-vfs/manifest.js';
+import execLibcontainer from '../../plugins/exec-libcontainer/manifest.js';
 
 /**
  * The plugins built into berthd, as an explicit list (no registration by
@@ -15,6 +17,8 @@ export const builtins: AnyManifest[] = [
   eventLog,
   graphOverlay,
   graphVfs,
+  imageStore,
+  execLibcontainer,
   ...versionAdapters,
   apiServer,
 ];
