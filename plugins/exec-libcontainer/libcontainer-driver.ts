@@ -70,6 +70,17 @@ export class LibcontainerDriver implements ExecDriver {
     const caps: ExecCapability[] = ['tty', 'resize', 'pause', 'exec', 'pids', 'stats', 'update', 'oom-detection', 'live-restore'];
     if (o.socatPath) caps.push('stdin');
     this.capabilities = new Set(caps);
+    void this.probeVersions();
+  }
+
+  private readonly versions = new Map<string, string>();
+
+  /** `<runtime> --version` for /version's components, in the background so activation stays fast. */
+  private async probeVersions(): Promise<void> {
+    for (const [name, rt] of Object.entries(this.o.runtimes)) {
+      const v = await this.cli(name, rt).version().catch(() => '');
+      if (v) this.versions.set(name, v);
+    }
   }
 
   get defaultRuntime(): string {
@@ -77,7 +88,12 @@ export class LibcontainerDriver implements ExecDriver {
   }
 
   runtimes(): RuntimeInfo[] {
-    return Object.entries(this.o.runtimes).map(([name, r]) => ({ name, path: r.path, ...(r.args?.length ? { args: [...r.args] } : {}) }));
+    return Object.entries(this.o.runtimes).map(([name, r]) => ({
+      name,
+      path: r.path,
+      ...(r.args?.length ? { args: [...r.args] } : {}),
+      ...(this.versions.has(name) ? { version: this.versions.get(name) } : {}),
+    }));
   }
 
   private cli(name: string, rt: RuntimeSpec): RuntimeCli {
