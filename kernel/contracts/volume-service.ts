@@ -79,7 +79,11 @@ export interface VolumeService {
   prune(filters?: VolumeFilterArgs): Promise<VolumePruneReport>;
   /** `/system/df`: local volumes without driver options, each with UsageData. */
   usage(): Promise<Volume[]>;
-  /** Records that `ref` (a container ID) uses the volume; throws NotFoundError when it does not exist. */
+  /**
+   * Records that `ref` (a container ID) uses the volume; throws NotFoundError
+   * when it does not exist. References live in memory, as in dockerd: the
+   * container service takes them again for every container it restores at start.
+   */
   acquire(name: string, ref: string): Promise<void>;
   /** Drops a reference; unknown names or refs are not an error. */
   release(name: string, ref: string): Promise<void>;
