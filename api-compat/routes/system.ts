@@ -9,6 +9,8 @@ import {
   type HostInfo,
   type ImageStore,
   type NetworkDriver,
+  type VolumeService,
+  type LogDriver,
 } from '../../kernel/index.js';
 import type { ApiDeps } from '../http/api-context.js';
 import { defineRoute } from '../http/route.js';
@@ -48,7 +50,7 @@ export function systemRoutes(router: Router, deps: ApiDeps): void {
       LayersSize: images && want('image') ? await images.layersSize() : 0,
       Images: want('image') ? [] : null,
       Containers: want('container') ? [] : null,
-      Volumes: want('volume') ? [] : null,
+      Volumes: want('volume') ? ((await deps.host.tryCurrent<VolumeService>(ExtensionPoint.VolumeService)?.usage()) ?? []) : null,
       BuildCache: want('build-cache') ? [] : null,
     };
   });
@@ -107,7 +109,7 @@ async function infoBody(deps: ApiDeps): Promise<Record<string, unknown>> {
     Images: images ? await images.count() : 0,
     Driver: graph?.name ?? '',
     DriverStatus: graph ? await graph.status() : [],
-    Plugins: { Volume: ['local'], Network: networks, Authorization: null, Log: ['json-file'] },
+    Plugins: { Volume: volumeDrivers(deps), Network: networks, Authorization: null, Log: logDrivers(deps) },
     MemoryLimit: true,
     SwapLimit: !facts.warnings.some((w) => w.includes('swap limit')),
     CpuCfsPeriod: true,
@@ -164,6 +166,16 @@ function runtimes(deps: ApiDeps): Map<string, { path: string; args?: string[]; v
     for (const rt of driver.runtimes()) out.set(rt.name, rt);
   }
   return out;
+}
+
+/** `docker info` Plugins.Volume: the drivers of the active volume service. */
+function volumeDrivers(deps: ApiDeps): string[] {
+  return deps.host.tryCurrent<VolumeService>(ExtensionPoint.VolumeService)?.drivers() ?? [];
+}
+
+/** `docker info` Plugins.Log: every active log driver, sorted as dockerd's logger.ListDrivers. */
+function logDrivers(deps: ApiDeps): string[] {
+  return [...deps.host.all<LogDriver>(ExtensionPoint.LogDriver).keys()].sort();
 }
 
 function stringify(o: Record<string, unknown>): Record<string, string> {

@@ -6,6 +6,7 @@ import hostInfo from '../../plugins/host-info/manifest.js';
 import imageStore from '../../plugins/image-store/manifest.js';
 import graphOverlay from '../../plugins/graph-overlay/manifest.js';
 import graphVfs from '../../plugins/graph-vfs/manifest.js';
+import volumeLocal from '../../plugins/volume-local/manifest.js';
 import execLibcontainer from '../../plugins/exec-libcontainer/manifest.js';
 
 /**
@@ -17,6 +18,7 @@ export const builtins: AnyManifest[] = [
   eventLog,
   graphOverlay,
   graphVfs,
+  volumeLocal,
   imageStore,
   execLibcontainer,
   ...versionAdapters,
