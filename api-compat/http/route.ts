@@ -20,9 +20,11 @@ export type RouteHandler = (ctx: ApiContext, api: RouteApi) => Promise<void> | v
 /**
  * Registers a route under an id. The id is what version adapters key on; the
  * wrapper lifts the query before the handler and lowers a plain JSON body
- * after it. Streams use `api.adapt` per message.
+ * after it. Streams use `api.adapt` per message. A RegExp path (names with
+ * slashes, like image names) hands its captures to the handler in
+ * `ctx.captures`.
  */
-export function defineRoute(router: Router, deps: ApiDeps, method: Method, path: string, route: string, handler: RouteHandler): void {
+export function defineRoute(router: Router, deps: ApiDeps, method: Method, path: string | RegExp, route: string, handler: RouteHandler): void {
   router[method](path, async (koaCtx) => {
     const ctx = koaCtx as unknown as ApiContext;
     ctx.state.route = route;

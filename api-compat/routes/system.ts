@@ -18,6 +18,7 @@ import { queryList } from '../http/query.js';
 import { BERTH_VERSION, ENGINE_VERSION, MAX_API_VERSION, goArch } from '../engine-version.js';
 import { effectiveMinVersion } from '../http/version.js';
 import { registryConfig } from './registry-config.js';
+import { diskUsageImages } from './image-list.js';
 
 /** `/_ping`, `/version`, `/info`, `/system/df`. */
 export function systemRoutes(router: Router, deps: ApiDeps): void {
@@ -48,7 +49,7 @@ export function systemRoutes(router: Router, deps: ApiDeps): void {
     const images = deps.host.tryCurrent<ImageStore>(ExtensionPoint.ImageStore);
     ctx.body = {
       LayersSize: images && want('image') ? await images.layersSize() : 0,
-      Images: want('image') ? [] : null,
+      Images: want('image') ? (images ? await diskUsageImages(images, deps.host) : []) : null,
       Containers: want('container') ? [] : null,
       Volumes: want('volume') ? ((await deps.host.tryCurrent<VolumeService>(ExtensionPoint.VolumeService)?.usage()) ?? []) : null,
       BuildCache: want('build-cache') ? [] : null,

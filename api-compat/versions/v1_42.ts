@@ -3,7 +3,8 @@ import type { ApiAdapter } from '../../kernel/index.js';
 /**
  * API 1.42 (Engine 23.0), from moby's api/docs/CHANGELOG.md:
  * "GET /system/df can now take a `type` query parameter to select which
- * object types to compute." Older clients never meant it: ignore it.
+ * object types to compute." and "GET /images/json accepts `shared-size`."
+ * Older clients never meant them: ignore them.
  *
  * "POST /volumes/prune will now only prune anonymous volumes by default. A
  * new filter parameter `all` can be set to a truth-y value to get the old
@@ -15,6 +16,7 @@ export const v1_42: ApiAdapter = {
   summary: 'system/df accepts type=',
   request(route, req) {
     if (route === 'system.df') delete req.query.type;
+    if (route === 'image.list') delete req.query['shared-size'];
     if (route === 'volumes.prune') req.query.filters = withFilter(req.query.filters, 'all', 'true');
   },
 };
