@@ -8,6 +8,7 @@ import graphOverlay from '../../plugins/graph-overlay/manifest.js';
 import graphVfs from '../../plugins/graph-vfs/manifest.js';
 import volumeLocal from '../../plugins/volume-local/manifest.js';
 import execLibcontainer from '../../plugins/exec-libcontainer/manifest.js';
+import containerService from '../../plugins/container-service/manifest.js';
 
 /**
  * The plugins built into berthd, as an explicit list (no registration by
@@ -21,6 +22,7 @@ export const builtins: AnyManifest[] = [
   volumeLocal,
   imageStore,
   execLibcontainer,
+  containerService,
   ...versionAdapters,
   apiServer,
 ];

@@ -1,0 +1,97 @@
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConflictError, InvalidParameterError, NotFoundError, writeFileAtomic, type ContainerRecord, type Logger } from '../../kernel/index.js';
+
+/**
+ * Every container's record, in memory and on disk at
+ * `<root>/<id>/config.v2.json` (dockerd's file name; our own shape).
+ * Records are written atomically, so a crash leaves the old or the new one.
+ * A directory without a record is what a crash in the middle of a create
+ * leaves behind: `load` reports those so the caller can release their layers.
+ */
+export class ContainerStore {
+  private readonly byId = new Map<string, ContainerRecord>();
+  private readonly byName = new Map<string, string>();
+
+  constructor(private readonly root: string, private readonly log: Logger) {}
+
+  /** Reads every record; returns the ids of directories that hold none (orphans). */
+  async load(): Promise<string[]> {
+    await mkdir(this.root, { recursive: true, mode: 0o710 });
+    const orphans: string[] = [];
+    for (const id of await readdir(this.root)) {
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
+      try {
+        const rec = JSON.parse(await readFile(this.file(id), 'utf8')) as ContainerRecord;
+        this.index(rec);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') orphans.push(id);
+        else this.log.warn('skipping unreadable container record', { id, error: err });
+      }
+    }
+    return orphans;
+  }
+
+  all(): ContainerRecord[] {
+    return [...this.byId.values()];
+  }
+
+  dir(id: string): string {
+    return join(this.root, id);
+  }
+
+  /** Full ID, name (with or without "/"), or a unique ID prefix, as dockerd resolves them. */
+  resolve(ref: string): ContainerRecord {
+    const exact = this.byId.get(ref);
+    if (exact) return exact;
+    const byName = this.byName.get(ref.startsWith('/') ? ref : `/${ref}`);
+    if (byName) return this.byId.get(byName)!;
+    if (ref.length > 0 && /^[0-9a-f]+$/.test(ref)) {
+      const matches = [...this.byId.keys()].filter((id) => id.startsWith(ref));
+      if (matches.length > 1) throw new InvalidParameterError(`multiple IDs found with provided prefix: ${ref}`);
+      if (matches.length === 1) return this.byId.get(matches[0]!)!;
+    }
+    throw new NotFoundError(`No such container: ${ref}`);
+  }
+
+  nameOwner(name: string): string | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Reserves a name for an id; 409 with dockerd's wording when taken. */
+  reserveName(name: string, id: string): void {
+    const owner = this.byName.get(name);
+    if (owner && owner !== id) {
+      throw new ConflictError(
+        `Conflict. The container name "${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+    this.byName.set(name, id);
+  }
+
+  releaseName(name: string, id: string): void {
+    if (this.byName.get(name) === id) this.byName.delete(name);
+  }
+
+  async save(rec: ContainerRecord): Promise<void> {
+    await mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
+    await writeFileAtomic(this.file(rec.Id), JSON.stringify(rec), 0o600);
+    this.index(rec);
+  }
+
+  async delete(id: string): Promise<void> {
+    const rec = this.byId.get(id);
+    if (rec) this.releaseName(rec.Name, id);
+    this.byId.delete(id);
+    await rm(this.dir(id), { recursive: true, force: true });
+  }
+
+  private index(rec: ContainerRecord): void {
+    this.byId.set(rec.Id, rec);
+    this.byName.set(rec.Name, rec.Id);
+  }
+
+  private file(id: string): string {
+    return join(this.root, id, 'config.v2.json');
+  }
+}

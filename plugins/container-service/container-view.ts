@@ -1,0 +1,76 @@
+import type { ContainerRecord } from '../../kernel/index.js';
+import { humanDuration } from './human-duration.js';
+import { GO_ZERO_TIME } from './time-format.js';
+
+/**
+ * The JSON shapes dockerd answers with for a container: the full inspect
+ * (`GET /containers/{id}/json`) and the summary of `GET /containers/json`.
+ * Both are the newest API's shapes; version adapters lower them.
+ */
+export function inspectView(c: ContainerRecord, extra: { graphDriverData?: Record<string, string>; logPath?: string; sizes?: { rw: number; rootFs: number } }): Record<string, unknown> {
+  return {
+    Id: c.Id,
+    Created: c.Created,
+    Path: c.Path,
+    Args: c.Args,
+    State: c.State,
+    Image: c.Image,
+    ResolvConfPath: '',
+    HostnamePath: '',
+    HostsPath: '',
+    LogPath: extra.logPath ?? '',
+    Name: c.Name,
+    RestartCount: c.RestartCount,
+    Driver: c.Driver,
+    Platform: c.Platform,
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: { NetworkMode: 'bridge', ...c.HostConfig },
+    GraphDriver: { Data: extra.graphDriverData ?? null, Name: c.Driver },
+    ...(extra.sizes ? { SizeRw: extra.sizes.rw, SizeRootFs: extra.sizes.rootFs } : {}),
+    Mounts: [],
+    Config: c.Config,
+    NetworkSettings: {
+      Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '',
+      Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '',
+      MacAddress: '', Networks: {},
+    },
+  };
+}
+
+export function summaryView(c: ContainerRecord, sizes?: { rw: number; rootFs: number }): Record<string, unknown> {
+  return {
+    Id: c.Id,
+    Names: [c.Name],
+    Image: c.ImageName,
+    ImageID: c.Image,
+    Command: [c.Path, ...c.Args].join(' '),
+    Created: Math.floor(Date.parse(c.Created) / 1000),
+    Ports: [],
+    Labels: c.Config.Labels ?? {},
+    State: c.State.Status,
+    Status: statusText(c),
+    HostConfig: { NetworkMode: c.HostConfig.NetworkMode === 'default' || !c.HostConfig.NetworkMode ? 'bridge' : c.HostConfig.NetworkMode },
+    NetworkSettings: { Networks: {} },
+    Mounts: [],
+    ...(sizes ? { SizeRw: sizes.rw, SizeRootFs: sizes.rootFs } : {}),
+  };
+}
+
+/** The STATUS column of `docker ps`, which the CLI prints verbatim. */
+export function statusText(c: ContainerRecord, now = Date.now()): string {
+  const s = c.State;
+  const since = (t: string) => humanDuration(now - Date.parse(t));
+  switch (s.Status) {
+    case 'running': return `Up ${since(s.StartedAt)}`;
+    case 'paused': return `Up ${since(s.StartedAt)} (Paused)`;
+    case 'restarting': return `Restarting (${s.ExitCode}) ${since(s.FinishedAt)} ago`;
+    case 'removing': return 'Removal In Progress';
+    case 'dead': return 'Dead';
+    case 'exited': return s.FinishedAt === GO_ZERO_TIME ? `Exited (${s.ExitCode})` : `Exited (${s.ExitCode}) ${since(s.FinishedAt)} ago`;
+    default: return 'Created';
+  }
+}

@@ -1,0 +1,54 @@
+import { InvalidParameterError, type ContainerRecord } from '../../kernel/index.js';
+
+/** Filter keys `GET /containers/json` accepts (dockerd's acceptedPsFilterTags). */
+export const PS_FILTERS = ['ancestor', 'before', 'exited', 'health', 'id', 'isolation', 'is-task', 'expose', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume'];
+const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+export interface PsQuery {
+  all: boolean;
+  limit: number;
+  filters: { get(key: string): string[]; has(key: string): boolean; matchesLabels(l: Record<string, string> | undefined): boolean };
+  resolve(ref: string): ContainerRecord;
+  imageMatches(c: ContainerRecord, ancestor: string): boolean;
+}
+
+/** dockerd's `docker ps` selection: running only unless all/limit/filters say otherwise; newest first. */
+export function selectContainers(all: ContainerRecord[], q: PsQuery): ContainerRecord[] {
+  const f = q.filters;
+  for (const s of f.get('status')) if (!STATUSES.includes(s)) throw new InvalidParameterError(`invalid filter 'status=${s}'`);
+  const exited = f.get('exited').map((e) => {
+    if (!/^-?\d+$/.test(e)) throw new InvalidParameterError(`invalid filter 'exited=${e}'`);
+    return Number(e);
+  });
+  const before = f.has('before') ? Date.parse(q.resolve(f.get('before')[0]!).Created) : undefined;
+  const since = f.has('since') ? Date.parse(q.resolve(f.get('since')[0]!).Created) : undefined;
+  const showAll = q.all || q.limit > 0 || f.has('status') || f.has('exited');
+  const sorted = [...all].sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+  const out = sorted.filter((c) => {
+    if (!showAll && !c.State.Running && !c.State.Paused) return false;
+    if (f.has('id') && !f.get('id').some((p) => c.Id.startsWith(p))) return false;
+    if (f.has('name') && !f.get('name').some((n) => safeRegExp(n).test(c.Name.slice(1)) || safeRegExp(n).test(c.Name))) return false;
+    if (!f.matchesLabels(c.Config.Labels ?? undefined)) return false;
+    if (f.has('status') && !f.get('status').includes(c.State.Status)) return false;
+    if (exited.length && (c.State.Status !== 'exited' || !exited.includes(c.State.ExitCode))) return false;
+    if (f.has('ancestor') && !f.get('ancestor').some((a) => q.imageMatches(c, a))) return false;
+    if (before !== undefined && Date.parse(c.Created) >= before) return false;
+    if (since !== undefined && Date.parse(c.Created) <= since) return false;
+    if (f.has('is-task') && f.get('is-task').includes('true')) return false;
+    if (f.has('expose') && !f.get('expose').some((e) => Object.keys(c.Config.ExposedPorts ?? {}).some((p) => p === e || p === `${e}/tcp`))) return false;
+    for (const unsupported of ['volume', 'network', 'publish', 'health']) {
+      // Containers have no mounts, networks, published ports or health checks until those services exist.
+      if (f.has(unsupported)) return false;
+    }
+    return true;
+  });
+  return q.limit > 0 ? out.slice(0, q.limit) : out;
+}
+
+function safeRegExp(s: string): RegExp {
+  try {
+    return new RegExp(s);
+  } catch {
+    throw new InvalidParameterError(`invalid filter 'name=${s}'`);
+  }
+}
