@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import {
   BerthError, InvalidParameterError, SystemError, writeFileAtomic, type GraphDriver, type Logger,
 } from '../../kernel/index.js';
-import { hexOf, isDigest, randomId, sha256 } from './digest.js';
+import { hexOf, randomId, sha256 } from './digest.js';
+import { readRegistrations, syncDir, writeRegistration } from './layerdb-files.js';
 import { KeyedMutex } from './mutex.js';
 import { TarSplitter, assembleTar, assembledSize } from './tar-split.js';
 
@@ -345,11 +346,7 @@ export class LayerStore {
   }
 
   private async commit(chainId: string, a: Applied, parent: LayerRecord | null): Promise<LayerRecord> {
-    await writeSynced(join(a.work, 'diff'), a.diffId);
-    await writeSynced(join(a.work, 'size'), String(a.size));
-    await writeSynced(join(a.work, 'cache-id'), a.cacheId);
-    if (parent) await writeSynced(join(a.work, 'parent'), parent.chainId);
-    await syncDir(a.work);
+    await writeRegistration(a.work, { diffId: a.diffId, size: a.size, cacheId: a.cacheId, parent: parent?.chainId ?? null });
     const dir = this.dir(chainId);
     await rm(dir, { recursive: true, force: true }); // a broken leftover of an earlier registration
     await rename(a.work, dir);
@@ -362,24 +359,7 @@ export class LayerStore {
   }
 
   private async restore(): Promise<void> {
-    interface Raw { diffId: string; size: number; cacheId: string; parent: string | null }
-    const raw = new Map<string, Raw>();
-    for (const name of await readdir(join(this.root, 'sha256'))) {
-      if (!/^[a-f0-9]{64}$/.test(name)) continue;
-      const dir = join(this.root, 'sha256', name);
-      try {
-        const diffId = (await readFile(join(dir, 'diff'), 'utf8')).trim();
-        const size = Number((await readFile(join(dir, 'size'), 'utf8')).trim());
-        const cacheId = (await readFile(join(dir, 'cache-id'), 'utf8')).trim();
-        const parent = (await readFile(join(dir, 'parent'), 'utf8').catch(() => '')).trim() || null;
-        if (!isDigest(diffId) || !Number.isFinite(size) || !/^[A-Za-z0-9_.-]+$/.test(cacheId) || (parent !== null && !isDigest(parent))) {
-          throw new Error('malformed metadata');
-        }
-        raw.set(`sha256:${name}`, { diffId, size, cacheId, parent });
-      } catch (err) {
-        this.log.error('ignoring invalid layer', { chainID: `sha256:${name}`, error: err });
-      }
-    }
+    const raw = await readRegistrations(join(this.root, 'sha256'), this.log);
     const build = (chainId: string, seen: Set<string>): LayerRecord | null => {
       const have = this.layers.get(chainId);
       if (have) return have;
@@ -418,23 +398,4 @@ function classify(err: unknown): Error {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return err as Error;
   return new InvalidParameterError(`invalid layer archive: ${(err as Error)?.message ?? String(err)}`);
-}
-
-async function writeSynced(path: string, data: string): Promise<void> {
-  const fh = await open(path, 'w', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }

@@ -195,6 +195,28 @@ describe('local image store', () => {
     assert.deepEqual(await readdir(fx.driverDir), []);
   });
 
+  it('keeps a shared base layer intact under concurrent loads and an rmi of a sibling', async () => {
+    const base = await makeTar([{ name: 'base', content: 'b'.repeat(30_000) }]);
+    const mk = async (n: number) => {
+      const layers = [base, await fileLayer(`top${n}`, `top ${n}`)];
+      return { config: configFor(layers, { author: `a${n}` }), layers, repoTags: [`sib:${n}`] };
+    };
+    const first = await mk(0);
+    await fx.store.load(body(await dockerArchive([first])), { quiet: true, out: loadOutput().out });
+    const others = await Promise.all([1, 2, 3].map(mk));
+    await Promise.all([
+      ...others.map(async (img) => fx.store.load(body(await dockerArchive([img])), { quiet: true, out: loadOutput().out })),
+      fx.store.remove('sib:0', { force: false, prune: true }),
+    ]);
+    const left = (await fx.store.list()).map((i) => i.repoTags[0]).sort();
+    assert.deepEqual(left, ['sib:1', 'sib:2', 'sib:3']);
+    for (const img of others) {
+      const files = await untar(await fx.store.save([img.repoTags[0]!]));
+      assert.ok(files.get(`blobs/sha256/${sha256sum(base).slice(7)}`)!.equals(base), 'the shared layer still reassembles exactly');
+    }
+    assert.equal((await readdir(fx.driverDir)).length, 4, 'one base and three tops');
+  });
+
   it('restores everything after a restart and drops what a crash left unreferenced', async () => {
     const id = await fx.store.importImage(body(await fileLayer('p', 'persist')), { repo: 'persist:1', message: 'm', changes: [] });
     // A layer registered by a load that died before writing its image config:
