@@ -153,7 +153,7 @@ async function planArchive(core: ImageCore, selected: Selected[]): Promise<Plan>
 /** Streams the planned archive; a failure (or a client gone) destroys `out`. */
 async function writeArchive(core: ImageCore, plan: Plan, out: PassThrough, log: Logger): Promise<void> {
   const pack = tar.pack();
-  pack.on('data', (chunk: unknown) => { if (!out.write(chunk as Buffer)) pack.pause(); });
+  pack.on('data', (chunk: unknown) => { if (!out.destroyed && !out.write(chunk as Buffer)) pack.pause(); });
   out.on('drain', () => pack.resume());
   pack.on('end', () => out.end());
   pack.on('error', (err: Error) => out.destroy(err));
@@ -189,7 +189,8 @@ async function writeArchive(core: ImageCore, plan: Plan, out: PassThrough, log: 
     for (const f of plan.files) await put({ name: f.name, mode: 0o644, mtime: epoch, size: f.data.length }, f.data);
     pack.finalize();
   } catch (err) {
-    log.error('docker save failed while streaming', { error: err });
+    if (out.destroyed) log.debug('docker save: the client went away', { error: err });
+    else log.error('docker save failed while streaming', { error: err });
     pack.destroy(err as Error);
     out.destroy(err as Error);
   }
