@@ -1,0 +1,242 @@
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import type { LogEntry, LogReadOptions } from '../../kernel/index.js';
+import { compressedLastTime } from './gzip-extra.js';
+import { decodeEntry } from './json-log-line.js';
+import { acquireHub, releaseHub, type LogFileHub } from './log-file-hub.js';
+import { toNano } from './log-time.js';
+import { FileSource, GzipSource, LineScanner, tailStart, type LogSource } from './log-sources.js';
+
+/** How long a follow sleeps between checks when no writer in this process will wake it (another process writes). */
+const POLL_EXTERNAL_MS = 200;
+/** A safety net for an in-process writer: its writes wake the follow at once. */
+const POLL_INTERNAL_MS = 1000;
+
+/**
+ * dockerd's forwarder: entries before `since` are skipped until the first one
+ * at or after it (timestamps need not be monotonic, so later ones are never
+ * dropped); the first entry after `until` ends the read.
+ */
+class Forwarder {
+  constructor(private since: bigint | undefined, private readonly until: bigint | undefined) {}
+
+  check(t: bigint): 'emit' | 'skip' | 'stop' {
+    if (this.since !== undefined) {
+      if (t < this.since) return 'skip';
+      this.since = undefined;
+    }
+    return this.until !== undefined && t > this.until ? 'stop' : 'emit';
+  }
+}
+
+/**
+ * Reads a json-file log: the rotated files oldest first, then the current
+ * file, the last `tail` lines of them all, filtered by since/until; then,
+ * with `follow`, whatever is written next — across rotations — until the
+ * signal aborts, `until` passes, or the writer that was open closes.
+ */
+export async function* readLogFile(path: string, maxFiles: number, opts: LogReadOptions = {}): AsyncGenerator<LogEntry> {
+  const hub = acquireHub(path);
+  const fwd = new Forwarder(toNano(opts.since), toNano(opts.until));
+  const closesAtStart = hub.closes;
+  let rotated: LogSource[] = [];
+  let current: FileHandle | undefined;
+  try {
+    // Open every file at once, with no rotation in between (dockerd's fsopMu.RLock).
+    await hub.lock.read(async () => {
+      rotated = await openRotated(path, maxFiles, toNano(opts.since));
+      current = await openIfExists(path);
+    });
+    const scanner = new LineScanner();
+    const cur = current ? new FileSource(current) : undefined;
+    const curSize = cur ? await cur.size() : 0;
+    let pos = 0;
+    if (opts.tail !== 0) {
+      const sources: Array<{ src: LogSource; end: number; final: boolean }> = [];
+      for (const src of rotated) sources.push({ src, end: await src.size(), final: true });
+      if (cur) sources.push({ src: cur, end: curSize, final: false });
+      for (const r of await tailRanges(sources, opts.tail ?? -1)) {
+        for await (const line of scanner.lines(r.src, r.start, r.end, r.final)) {
+          const verdict = emit(line, fwd);
+          if (verdict === 'stop') return;
+          if (verdict) yield verdict;
+        }
+        if (r.src === cur) pos = scanner.consumed;
+      }
+    } else if (cur) {
+      pos = await lastLineEnd(cur, curSize);
+    }
+    await Promise.all(rotated.map((s) => s.close()));
+    rotated = [];
+    if (!opts.follow) return;
+    const follow = followFile(path, maxFiles, hub, current, pos, closesAtStart, fwd, opts.signal);
+    current = undefined; // the follow owns (and closes) it now
+    yield* follow;
+  } finally {
+    await Promise.all(rotated.map((s) => s.close()));
+    await current?.close().catch(() => {});
+    releaseHub(path);
+  }
+}
+
+/**
+ * The follow loop (loggerutils' follow.Do): reads the current file by
+ * position, and when the name points at a new file (a rotation), finishes the
+ * old one, reads any rotated files it slept through, and goes on in the new one.
+ */
+async function* followFile(
+  path: string,
+  maxFiles: number,
+  hub: LogFileHub,
+  fh: FileHandle | undefined,
+  pos: number,
+  closesAtStart: number,
+  fwd: Forwarder,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<LogEntry> {
+  const scanner = new LineScanner();
+  let lastSeen: bigint | undefined;
+  /** Every line of `src` from `from`, through since/until; false once until has passed. */
+  const drain = async function* (src: LogSource, from: number, final: boolean): AsyncGenerator<LogEntry, boolean> {
+    for await (const line of scanner.lines(src, from, undefined, final)) {
+      const entry = decodeEntry(line);
+      if (!entry) continue;
+      lastSeen = entry.timeNano;
+      const verdict = fwd.check(entry.timeNano!);
+      if (verdict === 'stop') return false;
+      if (verdict === 'emit') yield entry;
+    }
+    return true;
+  };
+  try {
+    for (;;) {
+      if (signal?.aborted) return;
+      const writerClosed = hub.closes !== closesAtStart;
+      const seenSeq = hub.seq;
+      if (!fh) {
+        fh = await openIfExists(path);
+        pos = 0;
+        if (fh) continue;
+      } else {
+        if (!(yield* drain(new FileSource(fh), pos, false))) return;
+        pos = scanner.consumed;
+        const old = await fh.stat();
+        const named = await stat(path).catch(() => undefined);
+        if (named && (named.ino !== old.ino || named.dev !== old.dev)) {
+          // The writer closed this file before renaming it: what is in it now is final.
+          if (!(yield* drain(new FileSource(fh), pos, true))) return;
+          await fh.close().catch(() => {});
+          fh = undefined;
+          let missed: LogSource[] = [];
+          await hub.lock.read(async () => {
+            missed = await openMissed(path, maxFiles, old, lastSeen);
+            fh = await openIfExists(path);
+          });
+          try {
+            for (const src of missed) if (!(yield* drain(src, 0, true))) return;
+          } finally {
+            await Promise.all(missed.map((m) => m.close()));
+          }
+          pos = 0;
+          continue;
+        }
+      }
+      // Everything written before the writer closed has been read: the follow is over.
+      if (writerClosed) return;
+      // A write or rotation during the read above wakes this at once (the counter moved).
+      await hub.waitForChange(seenSeq, hub.writers > 0 ? POLL_INTERNAL_MS : POLL_EXTERNAL_MS, signal);
+    }
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}
+
+/**
+ * Rotated files written after the file a follow just finished — rotations
+ * that happened while it slept — oldest first. Walking from `.1` back, a plain
+ * file is that file when it has its inode; a compressed one is newer when its
+ * header's lastTime is after the last entry seen.
+ */
+async function openMissed(path: string, maxFiles: number, old: { ino: number; dev: number }, lastSeen: bigint | undefined): Promise<LogSource[]> {
+  const out: LogSource[] = [];
+  for (let i = 1; i < maxFiles; i++) {
+    const plain = await openIfExists(`${path}.${i}`);
+    if (plain) {
+      const st = await plain.stat();
+      if (st.ino === old.ino && st.dev === old.dev) { await plain.close(); break; }
+      out.unshift(new FileSource(plain));
+      continue;
+    }
+    const gz = await openIfExists(`${path}.${i}.gz`);
+    if (!gz) break;
+    const last = await compressedLastTime(gz);
+    if (last === undefined || lastSeen === undefined || last <= lastSeen) { await gz.close(); break; }
+    out.unshift(new GzipSource(gz));
+  }
+  return out;
+}
+
+/** Decodes one stored line and applies since/until: the entry, undefined to skip, or 'stop'. */
+function emit(line: Buffer, fwd: Forwarder): LogEntry | undefined | 'stop' {
+  const entry = decodeEntry(line);
+  if (!entry) return undefined;
+  const verdict = fwd.check(entry.timeNano!);
+  if (verdict === 'stop') return 'stop';
+  return verdict === 'emit' ? entry : undefined;
+}
+
+/** Rotated files, oldest (`.N-1`) first; `.i` is preferred over `.i.gz` (it exists while compression runs). */
+async function openRotated(path: string, maxFiles: number, since: bigint | undefined): Promise<LogSource[]> {
+  const out: LogSource[] = [];
+  for (let i = maxFiles - 1; i >= 1; i--) {
+    const plain = await openIfExists(`${path}.${i}`);
+    if (plain) {
+      out.push(new FileSource(plain));
+      continue;
+    }
+    const gz = await openIfExists(`${path}.${i}.gz`);
+    if (gz) out.push(new GzipSource(gz, since));
+  }
+  return out;
+}
+
+/** The byte ranges holding the last `n` lines across sources (all of them when n < 0), oldest first. */
+async function tailRanges(
+  sources: Array<{ src: LogSource; end: number; final: boolean }>,
+  n: number,
+): Promise<Array<{ src: LogSource; start: number; end: number; final: boolean }>> {
+  if (n < 0) return sources.map((s) => ({ ...s, start: 0 }));
+  const out: Array<{ src: LogSource; start: number; end: number; final: boolean }> = [];
+  let remaining = n;
+  for (let i = sources.length - 1; i >= 0 && remaining > 0; i--) {
+    const s = sources[i]!;
+    const { start, lines } = await tailStart(s.src, s.end, remaining);
+    remaining -= lines;
+    out.unshift({ ...s, start });
+  }
+  return out;
+}
+
+/** Where the last complete line of `src[0, size)` ends: a follow from "now" starts there. */
+async function lastLineEnd(src: LogSource, size: number): Promise<number> {
+  if (size === 0) return 0;
+  const { start } = await tailStart(src, size, 1);
+  const last = Buffer.alloc(1);
+  await src.read(last, size - 1);
+  return last[0] === 0x0a ? size : start;
+}
+
+/** True when `path` now names another file than `fh` (a rotation happened), or nothing yet. */
+async function rotatedAway(path: string, fh: FileHandle): Promise<boolean> {
+  const [mine, named] = await Promise.all([fh.stat(), stat(path).catch(() => undefined)]);
+  if (!named) return false;
+  return named.ino !== mine.ino || named.dev !== mine.dev;
+}
+
+async function openIfExists(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,159 @@
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import type { Logger } from '../../kernel/index.js';
+import { compressLogFile } from './gzip-extra.js';
+import { acquireHub, releaseHub, type LogFileHub } from './log-file-hub.js';
+import type { RotationOptions } from './log-options.js';
+
+/**
+ * Appends encoded log lines to `<id>-json.log` and rotates it as dockerd's
+ * loggerutils.LogFile does: before a write, when the file has reached
+ * max-size, `.N-1` is dropped, `.1 … .N-2` shift up, the file becomes `.1`
+ * (gzipped in the background when `compress`; `.gz` names shift instead) and
+ * a new empty file takes its name. With max-file 1 the old file is simply
+ * unlinked. Readers that still hold the old file keep reading it.
+ *
+ * Writes are queued and written in batches by one drain loop, so a chatty
+ * container costs one write per batch, never one per line, and the caller
+ * never waits on the disk.
+ */
+export class LogFileWriter {
+  private readonly queue: Array<{ data: Buffer; time: bigint }> = [];
+  private draining: Promise<void> | undefined;
+  private compressing: Promise<void> = Promise.resolve();
+  private lastTime = 0n;
+  private failure: Error | undefined;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly path: string,
+    private readonly opts: RotationOptions,
+    private fh: FileHandle,
+    private size: number,
+    private readonly hub: LogFileHub,
+    private readonly log: Logger,
+  ) {}
+
+  static async open(path: string, opts: RotationOptions, log: Logger): Promise<LogFileWriter> {
+    const fh = await open(path, 'a', 0o640);
+    const { size } = await fh.stat();
+    const hub = acquireHub(path);
+    hub.writers++;
+    return new LogFileWriter(path, opts, fh, size, hub, log);
+  }
+
+  /** Queues one encoded line stamped `time` (Unix ns, for the compressed file's header). */
+  write(data: Buffer, time: bigint): void {
+    if (this.closing) throw new Error('cannot write because the output file was closed');
+    this.queue.push({ data, time });
+    this.draining ??= this.drain();
+  }
+
+  /** Resolves when everything queued is written; rejects once with a write error that happened since. */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+    const err = this.failure;
+    this.failure = undefined;
+    if (err) throw err;
+  }
+
+  /** Flushes, waits for a running compression, closes the file and ends the follows. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      let err: unknown;
+      await this.flush().catch((e) => { err = e; });
+      await this.compressing;
+      await this.fh.close().catch(() => {});
+      this.hub.writerClosed();
+      releaseHub(this.path);
+      if (err) throw err;
+    })();
+    return this.closing;
+  }
+
+  /** Runs while the queue has entries; clears `draining` in the same tick it finds the queue empty. */
+  private async drain(): Promise<void> {
+    for (;;) {
+      if (this.queue.length === 0) {
+        this.draining = undefined;
+        return;
+      }
+      const batch = this.queue.splice(0);
+      let chunks: Buffer[] = [];
+      let pending = 0;
+      let time = this.lastTime;
+      for (const item of batch) {
+        if (this.opts.maxSize !== -1 && this.size + pending >= this.opts.maxSize) {
+          await this.append(chunks, time);
+          chunks = [];
+          pending = 0;
+          await this.rotate().catch((err: Error) => {
+            this.failure ??= new Error(`error rotating log file: ${err.message}`);
+            this.log.error('error rotating log file', { file: this.path, error: err });
+          });
+        }
+        chunks.push(item.data);
+        pending += item.data.length;
+        time = item.time;
+      }
+      await this.append(chunks, time);
+    }
+  }
+
+  private async append(chunks: Buffer[], time: bigint): Promise<void> {
+    if (chunks.length === 0) return;
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    try {
+      let off = 0;
+      while (off < data.length) off += (await this.fh.write(data, off)).bytesWritten;
+      this.size += data.length;
+      this.lastTime = time;
+      this.hub.changed();
+    } catch (err) {
+      this.failure ??= new Error(`error writing log entry: ${(err as Error).message}`);
+      this.log.error('error writing log entry', { file: this.path, error: err });
+    }
+  }
+
+  private async rotate(): Promise<void> {
+    await this.compressing; // dockerd's rotateMu: one rotation (with its compression) at a time
+    const { maxFiles, compress } = this.opts;
+    await this.hub.lock.write(async () => {
+      await this.fh.close().catch(() => {});
+      try {
+        await shiftRotated(this.path, maxFiles, compress);
+        if (maxFiles < 2) await unlinkIfExists(this.path);
+        else await rename(this.path, `${this.path}.1`).catch(ignoreMissing);
+      } catch (err) {
+        this.log.warn('error rotating log file, log data may have been lost', { file: this.path, error: err });
+      }
+      // Truncate anyway, in case the rotation did not work out as planned.
+      this.fh = await open(this.path, 'w', 0o640);
+    });
+    this.size = 0;
+    this.hub.changed();
+    if (compress && maxFiles > 1) {
+      const last = this.lastTime;
+      this.compressing = compressLogFile(`${this.path}.1`, last).catch((err) => {
+        this.log.error('error compressing log file after rotation', { file: this.path, error: err });
+      });
+    }
+  }
+}
+
+/** dockerd's rotate(): drop `.N-1`, move `.i-1` to `.i` down to `.2` (with `.gz` when compressing). */
+async function shiftRotated(name: string, maxFiles: number, compress: boolean): Promise<void> {
+  if (maxFiles < 2) return;
+  const ext = compress ? '.gz' : '';
+  await unlinkIfExists(`${name}.${maxFiles - 1}${ext}`);
+  for (let i = maxFiles - 1; i > 1; i--) {
+    await rename(`${name}.${i - 1}${ext}`, `${name}.${i}${ext}`).catch(ignoreMissing);
+  }
+}
+
+async function unlinkIfExists(path: string): Promise<void> {
+  await unlink(path).catch(ignoreMissing);
+}
+
+function ignoreMissing(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ENOENT') throw err;
+}

@@ -1,0 +1,129 @@
+import type { FileHandle } from 'node:fs/promises';
+import { compressedLastTime, decompressLogFile } from './gzip-extra.js';
+
+const BLOCK = 64 * 1024;
+
+/**
+ * One file of a container's log as a reader sees it: the current file or a
+ * rotated one, plain or gzipped. Sources read by position, so a file renamed
+ * or unlinked by a rotation after it was opened reads on unchanged.
+ */
+export interface LogSource {
+  /** Bytes that can be read now. */
+  size(): Promise<number>;
+  read(buf: Buffer, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export class FileSource implements LogSource {
+  constructor(readonly fh: FileHandle) {}
+
+  async size(): Promise<number> {
+    return (await this.fh.stat()).size;
+  }
+
+  async read(buf: Buffer, position: number): Promise<number> {
+    return (await this.fh.read(buf, 0, buf.length, position)).bytesRead;
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close().catch(() => {});
+  }
+}
+
+/**
+ * A gzipped rotated file, decompressed on first use. When its header says its
+ * last entry is older than `since`, it reads as empty (dockerd's
+ * compressedFileOpener skip).
+ */
+export class GzipSource implements LogSource {
+  private data: Promise<Buffer> | undefined;
+
+  constructor(private readonly fh: FileHandle, private readonly since?: bigint) {}
+
+  async size(): Promise<number> {
+    return (await this.load()).length;
+  }
+
+  async read(buf: Buffer, position: number): Promise<number> {
+    const data = await this.load();
+    return data.copy(buf, 0, Math.min(position, data.length));
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close().catch(() => {});
+  }
+
+  private load(): Promise<Buffer> {
+    this.data ??= (async () => {
+      const last = await compressedLastTime(this.fh);
+      if (this.since !== undefined && last !== undefined && last < this.since) return Buffer.alloc(0);
+      return decompressLogFile(this.fh);
+    })();
+    return this.data;
+  }
+}
+
+/**
+ * Where the last `n` lines of `src[0, end)` start, and how many lines that is
+ * (fewer when the source is shorter), scanning back from the end as dockerd's
+ * tailfile does. A final newline ends the last line; it does not start one.
+ */
+export async function tailStart(src: LogSource, end: number, n: number): Promise<{ start: number; lines: number }> {
+  const buf = Buffer.alloc(BLOCK);
+  let pos = end;
+  let count = 0;
+  while (pos > 0) {
+    const len = Math.min(BLOCK, pos);
+    const start = pos - len;
+    const got = await src.read(buf.subarray(0, len), start);
+    for (let i = got - 1; i >= 0; i--) {
+      if (buf[i] !== 0x0a || start + i === end - 1) continue;
+      if (++count === n) return { start: start + i + 1, lines: n };
+    }
+    pos = start;
+  }
+  return { start: 0, lines: end > 0 ? count + 1 : 0 };
+}
+
+/**
+ * Reads lines forward from a source. `consumed` is the position just after the
+ * last complete line returned: a follow resumes there, so a line that was only
+ * half written when read is read again whole.
+ */
+export class LineScanner {
+  consumed = 0;
+
+  /**
+   * Lines (without their newline) between `start` and `end`, or the end of the
+   * file when `end` is undefined. With `final`, a trailing piece without a
+   * newline is returned as a line too (a finished file).
+   */
+  async *lines(src: LogSource, start: number, end: number | undefined, final: boolean): AsyncGenerator<Buffer> {
+    const buf = Buffer.alloc(BLOCK);
+    let pos = start;
+    let carry: Buffer = Buffer.alloc(0);
+    this.consumed = start;
+    for (;;) {
+      const want = end === undefined ? BLOCK : Math.min(BLOCK, end - pos);
+      if (want <= 0) break;
+      const got = await src.read(buf.subarray(0, want), pos);
+      if (got === 0) break;
+      const chunk = carry.length ? Buffer.concat([carry, buf.subarray(0, got)]) : buf.subarray(0, got);
+      const chunkStart = pos - carry.length;
+      pos += got;
+      let from = 0;
+      for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
+        const line = Buffer.from(chunk.subarray(from, nl));
+        from = nl + 1;
+        this.consumed = chunkStart + from;
+        yield line;
+      }
+      carry = Buffer.from(chunk.subarray(from));
+    }
+    if (final && carry.length > 0) {
+      this.consumed = pos;
+      yield carry;
+    }
+  }
+}
