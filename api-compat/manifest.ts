@@ -1,6 +1,6 @@
 import { definePlugin, ExtensionPoint, type ApiServer } from '../kernel/index.js';
 import { EngineApiServer } from './api-server.js';
-import { routeModules } from './routes/index.js';
+import { hijackModules, routeModules } from './routes/index.js';
 
 /**
  * The Docker Engine HTTP API as a plugin. Listening addresses (`hosts`) need
@@ -13,5 +13,5 @@ export default definePlugin<ApiServer>({
   requires: [ExtensionPoint.HostInfo, ExtensionPoint.EventLog],
   daemonKeys: ['hosts', 'group'],
   swap: 'restart-only',
-  activate: (ctx) => new EngineApiServer({ host: ctx.host, events: ctx.events, log: ctx.log, routes: routeModules }),
+  activate: (ctx) => new EngineApiServer({ host: ctx.host, events: ctx.events, log: ctx.log, routes: routeModules, hijackModules }),
 });

@@ -18,7 +18,6 @@ import { readJson } from '../http/body.js';
 import { Filters } from '../http/filters.js';
 import { queryBool, queryInt, queryString } from '../http/query.js';
 import { defineRoute } from '../http/route.js';
-import { startStream } from '../http/streaming.js';
 import { parseTimestamp } from '../http/timestamps.js';
 
 interface CreateBody extends ContainerConfig {
@@ -26,7 +25,7 @@ interface CreateBody extends ContainerConfig {
   NetworkingConfig?: { EndpointsConfig?: Record<string, unknown> | null } | null;
 }
 
-/** Container routes: create, list, inspect, rename, remove, prune, changes, wait. */
+/** Container routes: create, list, inspect, rename, remove, prune, changes (lifecycle, logs and exec have their own files). */
 export function containerRoutes(router: Router, deps: ApiDeps): void {
   const svc = () => deps.host.current<ContainerService>(ExtensionPoint.ContainerService);
 
@@ -70,6 +69,7 @@ export function containerRoutes(router: Router, deps: ApiDeps): void {
     const c = await service.get(ctx.params.id!);
     const graph = deps.host.tryCurrent<GraphDriver>(ExtensionPoint.GraphDriver);
     ctx.body = inspectView(c, {
+      execIds: service.execIds(c.Id),
       graphDriverData: graph ? await graph.metadata(c.Id).catch(() => undefined) : undefined,
       sizes: queryBool(ctx.query.size) ? await service.sizes(c.Id) : undefined,
     });
@@ -105,30 +105,6 @@ export function containerRoutes(router: Router, deps: ApiDeps): void {
     // dockerd answers `null`, not `[]`, when nothing changed (observed).
     if (changes.length) ctx.body = changes;
     else { ctx.body = 'null\n'; ctx.set('Content-Type', 'application/json'); }
-  });
-
-  defineRoute(router, deps, 'post', '/containers/:id/wait', 'containers.wait', async (ctx) => {
-    const condition = queryString(ctx.query.condition) || 'not-running';
-    if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new InvalidParameterError(`invalid condition: "${condition}"`);
-    const c = await svc().get(ctx.params.id!);
-    // Register before answering: the CLI sends start only after the headers arrive (pitfall 5).
-    const { out, signal } = startStream(ctx, 'application/json');
-    const done = (rec: ContainerRecord | undefined) => {
-      out.end(JSON.stringify({ Error: null, StatusCode: rec?.State.ExitCode ?? 0 }) + '\n');
-    };
-    if (condition === 'not-running' && !c.State.Running) return done(c);
-    const wanted = condition === 'removed' ? 'destroy' : 'die';
-    const sub = deps.events.on('docker.event', (e) => {
-      if (e.Type !== 'container' || e.Actor.ID !== c.Id || e.Action !== wanted) return;
-      sub.dispose();
-      void svc().get(c.Id).then(done, () => done({ ...c, State: { ...c.State, ExitCode: Number(e.Actor.Attributes.exitCode ?? 0) } }));
-    });
-    signal.addEventListener('abort', () => sub.dispose(), { once: true });
-  });
-
-  defineRoute(router, deps, 'post', '/containers/:id/start', 'containers.start', async (ctx) => {
-    await svc().get(ctx.params.id!);
-    throw new NotImplementedError('starting containers needs an exec driver, which this berthd does not have yet');
   });
 }
 

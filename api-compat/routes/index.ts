@@ -5,9 +5,19 @@ import { swarmRoutes } from './swarm.js';
 import { volumeRoutes } from './volumes.js';
 import { imageRoutes } from './images.js';
 import { containerRoutes } from './containers.js';
+import { containerLifecycleRoutes } from './container-lifecycle.js';
+import { containerLogRoutes } from './container-logs.js';
+import { execRoutes } from './exec.js';
+import { hijackedRoutes } from './hijacked.js';
+import type { HijackRouter } from '../http/hijack.js';
+import type { ApiDeps } from '../http/api-context.js';
 
 /** Every route module of the Engine API, in registration order. */
 export const routeModules: RouteModule[] = [systemRoutes, eventRoutes, swarmRoutes];
 routeModules.push(imageRoutes);
 routeModules.push(volumeRoutes);
 routeModules.push(containerRoutes);
+routeModules.push(containerLifecycleRoutes, containerLogRoutes, execRoutes);
+
+/** The hijacked (upgraded) endpoints: attach and exec start. */
+export const hijackModules: Array<(router: HijackRouter, deps: ApiDeps) => void> = [hijackedRoutes];

@@ -10,6 +10,13 @@ import type { ApiAdapter } from '../../kernel/index.js';
  * new filter parameter `all` can be set to a truth-y value to get the old
  * behavior." Older clients get the old behavior: `all=true` is added to their
  * filters, as dockerd's postVolumesPrune does (so `all=false` from them is an error).
+ *
+ * "The `POST /containers/{id}/stop` and `POST /containers/{id}/restart`
+ * endpoints now accept a `signal` query parameter" — older clients never sent
+ * one. And non-TTY attach, exec and logs streams are now labelled
+ * `application/vnd.docker.multiplexed-stream`; older clients get the one
+ * label there was, `application/vnd.docker.raw-stream` (the bytes are framed
+ * the same either way).
  */
 export const v1_42: ApiAdapter = {
   version: '1.42',
@@ -18,8 +25,16 @@ export const v1_42: ApiAdapter = {
     if (route === 'system.df') delete req.query.type;
     if (route === 'image.list') delete req.query['shared-size'];
     if (route === 'volumes.prune') req.query.filters = withFilter(req.query.filters, 'all', 'true');
+    if (route === 'containers.stop' || route === 'containers.restart') delete req.query.signal;
+  },
+  headers(route, headers) {
+    if (MULTIPLEXED_ROUTES.has(route) && headers['Content-Type'] === 'application/vnd.docker.multiplexed-stream') {
+      headers['Content-Type'] = 'application/vnd.docker.raw-stream';
+    }
   },
 };
+
+const MULTIPLEXED_ROUTES = new Set(['containers.logs', 'containers.attach', 'exec.start']);
 
 /**
  * Adds one value to a `filters` query (filters.Args.Add): both the map form

@@ -1,4 +1,7 @@
+import type { Readable, Writable } from 'node:stream';
+import type { ConsoleSize } from './exec-driver.js';
 import type { ContainerConfig } from './image-store.js';
+import type { LogEntry } from './log-driver.js';
 
 /**
  * The container service: the keeper of every container's configuration and
@@ -19,7 +22,127 @@ export interface ContainerService {
   prune(filter: (c: ContainerRecord) => boolean): Promise<{ deleted: string[]; reclaimed: number }>;
   /** Size of the writable layer, and of the whole root filesystem. */
   sizes(ref: string): Promise<{ rw: number; rootFs: number }>;
+
+  // `start`/`stop` without a suffix are the plugin lifecycle hooks (restore at daemon start, shutdown).
+  /** NotModifiedError (304) when already running; TaskStartError (400, exit code 126/127) when the process cannot run. */
+  startContainer(ref: string): Promise<void>;
+  /** Stop signal, then SIGKILL after the timeout (seconds; negative waits forever). NotModifiedError when not running. */
+  stopContainer(ref: string, opts?: StopOptions): Promise<void>;
+  restart(ref: string, opts?: StopOptions): Promise<void>;
+  /** Signal by name (with or without SIG) or number; SIGKILL when absent. ConflictError when not running. */
+  kill(ref: string, signal?: string): Promise<void>;
+  pause(ref: string): Promise<void>;
+  unpause(ref: string): Promise<void>;
+  /**
+   * Registers a waiter and resolves once it is registered (so an API route
+   * can flush its headers before the client starts the container); `result`
+   * resolves when the condition holds.
+   */
+  wait(ref: string, condition: WaitCondition): Promise<ContainerWait>;
+  /** Terminal size of the container's TTY. */
+  resize(ref: string, size: ConsoleSize): Promise<void>;
+  /**
+   * Attaches streams. Validation errors are thrown before `connect` is
+   * called (so the API can still answer with a status code); `connect` then
+   * opens the client's streams. Resolves when the attach ends: the container
+   * stopped, the client detached (detach keys) or went away.
+   */
+  attach(ref: string, req: AttachRequest, connect: (info: { tty: boolean }) => AttachStreams): Promise<void>;
+  /** The container's stored log, and with `follow` what it writes next. */
+  logs(ref: string, opts: LogsRequest): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry> }>;
+
+  /** `docker exec` create: returns the exec id. ConflictError unless the container is running and not paused. */
+  createExec(ref: string, config: ExecCreateConfig): Promise<string>;
+  /**
+   * Runs an exec. Detached: resolves once it runs. Attached: `connect` opens
+   * the client's streams, and the promise resolves after the process exited,
+   * its exit code was recorded, and its output was written.
+   */
+  startExec(execId: string, opts: { detach: boolean; tty?: boolean; consoleSize?: [number, number] | null }, connect: (info: { tty: boolean }) => AttachStreams): Promise<void>;
+  inspectExec(execId: string): Promise<ExecInspect>;
+  resizeExec(execId: string, size: ConsoleSize): Promise<void>;
+  /** Ids of the container's running execs (inspect's ExecIDs). */
+  execIds(ref: string): string[];
+
   dispose(): Promise<void>;
+}
+
+export interface StopOptions {
+  /** Seconds; the container's StopTimeout (default 10) when absent. */
+  timeout?: number;
+  /** The container's StopSignal (default SIGTERM) when absent. */
+  signal?: string;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface ContainerWait {
+  result: Promise<{ StatusCode: number; Error: { Message: string } | null }>;
+  /** Drops the waiter (the client went away). */
+  cancel(): void;
+}
+
+export interface AttachRequest {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  /** Replay the stored log first. */
+  logs: boolean;
+  /** Stay attached to the live streams. */
+  stream: boolean;
+  /** `ctrl-p,ctrl-q` when absent (TTY only, as dockerd). */
+  detachKeys?: string;
+}
+
+/** The client's side of an attach or exec: raw stdin in, output out (framing is the caller's business). */
+export interface AttachStreams {
+  stdin?: Readable;
+  stdout?: Writable;
+  /** Unused for a TTY, which has one output stream. */
+  stderr?: Writable;
+  /** Aborts when the client goes away. */
+  signal?: AbortSignal;
+}
+
+export interface LogsRequest {
+  /** Unix nanoseconds. */
+  since?: bigint;
+  until?: bigint;
+  /** Last N lines; negative or absent: all. */
+  tail?: number;
+  follow: boolean;
+  signal?: AbortSignal;
+}
+
+/** `POST /containers/{id}/exec` body (ExecConfig). */
+export interface ExecCreateConfig {
+  Cmd: string[];
+  Env?: string[] | null;
+  User?: string;
+  WorkingDir?: string;
+  Tty?: boolean;
+  Privileged?: boolean;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  DetachKeys?: string;
+  ConsoleSize?: [number, number] | null;
+}
+
+/** `GET /exec/{id}/json`. */
+export interface ExecInspect {
+  ID: string;
+  Running: boolean;
+  /** null until the process has exited. */
+  ExitCode: number | null;
+  ProcessConfig: { tty: boolean; entrypoint: string; arguments: string[]; privileged: boolean; user?: string };
+  OpenStdin: boolean;
+  OpenStderr: boolean;
+  OpenStdout: boolean;
+  CanRemove: boolean;
+  ContainerID: string;
+  DetachKeys: string;
+  Pid: number;
 }
 
 export interface CreateContainerRequest {
@@ -80,6 +203,13 @@ export interface ContainerRecord {
   Driver: string;
   Runtime: string;
   RestartCount: number;
-  /** Labels copy for filters; also in Config.Labels. */
   Platform: string;
+  /** Host files bind-mounted at /etc/resolv.conf, /etc/hostname, /etc/hosts; '' until the first start. */
+  ResolvConfPath?: string;
+  HostnamePath?: string;
+  HostsPath?: string;
+  /** The log driver's file (json-file), '' for drivers without one. */
+  LogPath?: string;
+  /** Set by stop/kill, cleared by start: `unless-stopped` and restarts after a daemon restart look at it. */
+  HasBeenManuallyStopped?: boolean;
 }

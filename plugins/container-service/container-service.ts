@@ -1,25 +1,45 @@
 import { randomBytes } from 'node:crypto';
+import { hostname as osHostname } from 'node:os';
 import {
   ConflictError,
   dockerEvent,
   ExtensionPoint,
+  type AttachRequest,
+  type AttachStreams,
+  type ConsoleSize,
   type ContainerRecord,
   type ContainerService,
+  type ContainerWait,
   type CreateContainerRequest,
   type DaemonConfig,
   type EventBus,
+  type ExecCreateConfig,
   type ExecDriver,
+  type ExecInspect,
   type GraphDriver,
   type ImageStore,
+  type LogEntry,
   type Logger,
+  type LogsRequest,
   type PluginHost,
+  type StopOptions,
+  type WaitCondition,
 } from '../../kernel/index.js';
+import { attachContainer } from './attach.js';
 import { ContainerStore } from './container-store.js';
+import { ExecManager } from './exec-manager.js';
 import { chooseRuntime, validateHostConfig } from './host-config-rules.js';
 import { populateInitLayer } from './init-layer.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { Lifecycle } from './lifecycle.js';
+import { LogBackend } from './log-backend.js';
 import { commandOf, mergeImageConfig } from './merge-image-config.js';
 import { canonicalName, generateName } from './names.js';
+import { restoreContainers } from './restore.js';
+import type { ServiceContext } from './service-context.js';
+import { removingState } from './state-transitions.js';
 import { GO_ZERO_TIME, nowRfc3339Nano } from './time-format.js';
+import { Waiters } from './waiters.js';
 
 export interface ContainerServiceDeps {
   root: string;
@@ -30,16 +50,39 @@ export interface ContainerServiceDeps {
 }
 
 /**
- * Containers' configuration and lifecycle bookkeeping. Creation resolves the
- * image, merges its config, validates HostConfig, and prepares the root
- * filesystem as dockerd does: an `<id>-init` layer on the image's top layer
- * holding the init files, and the writable `<id>` layer on top of it.
+ * The container service: configuration and state of every container, and
+ * their lifecycle on the exec driver. Creation resolves the image, merges
+ * its config, validates HostConfig, and prepares the root filesystem as
+ * dockerd does: an `<id>-init` layer on the image's top layer holding the
+ * init files, and the writable `<id>` layer on top of it. Running, attach,
+ * logs and exec are delegated to lifecycle.ts, attach.ts and exec-manager.ts.
  */
 export class LocalContainerService implements ContainerService {
   private readonly store: ContainerStore;
+  private readonly ctx: ServiceContext;
+  private readonly lifecycle: Lifecycle;
+  private readonly execs: ExecManager;
+  private readonly logBackend: LogBackend;
 
   private constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.root, deps.log);
+    this.logBackend = new LogBackend(deps.host, deps.daemon);
+    this.ctx = {
+      host: deps.host,
+      log: deps.log,
+      daemon: deps.daemon,
+      logs: this.logBackend,
+      store: this.store,
+      waiters: new Waiters(),
+      locks: new KeyedMutex(),
+      runtimes: new Map(),
+      emit: (action, rec, extra) => this.emit(action, rec, extra),
+      shuttingDown: false,
+    };
+    this.lifecycle = new Lifecycle(this.ctx, (id) => this.remove(id, { force: true, removeVolumes: true }).catch((err: unknown) => {
+      if (this.store.tryResolve(id)) deps.log.error('error removing container', { container: id, error: err });
+    }));
+    this.execs = new ExecManager(this.ctx, this.lifecycle);
   }
 
   static async open(deps: ContainerServiceDeps): Promise<LocalContainerService> {
@@ -48,6 +91,40 @@ export class LocalContainerService implements ContainerService {
     for (const id of orphans) await svc.releaseLayers(id).then(() => svc.store.delete(id));
     if (orphans.length) deps.log.info('removed containers left half-created by a crash', { count: orphans.length });
     return svc;
+  }
+
+  /** Plugin start: every plugin is active, so tasks can be restored (or stopped) and policies applied. */
+  async start(): Promise<void> {
+    await restoreContainers(this.ctx, this.lifecycle, this.deps.daemon()['live-restore'] === true, (id) => this.remove(id, { force: true, removeVolumes: true }));
+  }
+
+  /**
+   * Plugin stop (daemon shutdown): with live-restore the tasks keep running
+   * and only our readers stop; without it every running container is
+   * stopped as dockerd's Shutdown does, and restarts on the next start if its
+   * policy says so.
+   */
+  async stop(): Promise<void> {
+    if (this.ctx.shuttingDown) return;
+    this.ctx.shuttingDown = true;
+    for (const rt of this.ctx.runtimes.values()) {
+      if (rt.restartTimer) clearTimeout(rt.restartTimer);
+      rt.restartTimer = undefined;
+    }
+    if (this.deps.daemon()['live-restore'] !== true) {
+      const running = this.store.all().filter((c) => c.State.Running && this.lifecycle.live(c.Id));
+      await Promise.all(running.map((c) => this.lifecycle.stop(c.Id).catch((err: unknown) => this.deps.log.warn('failed to stop container on shutdown', { container: c.Id, error: err }))));
+    }
+    for (const [id, rt] of this.ctx.runtimes) {
+      const live = rt.live;
+      if (!live) continue;
+      rt.live = undefined;
+      await live.pump.stop();
+      await live.logger?.close().catch(() => undefined);
+      await live.offset.flush();
+      live.lease.release();
+      this.deps.log.debug('left container running (live-restore)', { container: id });
+    }
   }
 
   async counts(): Promise<{ running: number; paused: number; stopped: number }> {
@@ -68,6 +145,7 @@ export class LocalContainerService implements ContainerService {
     const image = await images.get(req.config.Image); // 404 "No such image: …"
     const hostConfig = { ...req.hostConfig };
     validateHostConfig(hostConfig);
+    hostConfig.LogConfig = this.logBackend.resolve(hostConfig.LogConfig);
     const config = mergeImageConfig({ ...req.config }, image.config.config);
     const { path, args } = commandOf(config);
     const runtime = chooseRuntime(hostConfig.Runtime, this.deps.daemon()['default-runtime'], this.knownRuntimes());
@@ -75,7 +153,8 @@ export class LocalContainerService implements ContainerService {
 
     const id = randomBytes(32).toString('hex');
     const name = this.reserveName(req.name, id);
-    if (!config.Hostname) config.Hostname = id.slice(0, 12);
+    // dockerd: a host-network container takes the host's name; others their short ID.
+    if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
     try {
       // Held like dockerd's layerdb/mounts/<id>: the image's layers outlive `rmi -f` while the container exists.
       const top = await images.holdLayers(id, image.id);
@@ -106,7 +185,12 @@ export class LocalContainerService implements ContainerService {
         Runtime: runtime,
         RestartCount: 0,
         Platform: 'linux',
+        ResolvConfPath: '',
+        HostnamePath: '',
+        HostsPath: '',
+        LogPath: '',
       };
+      rec.LogPath = this.logBackend.logPath(rec, this.store.dir(id));
       await this.store.save(rec);
       this.emit('create', rec);
       return { id, warnings: [] };
@@ -141,14 +225,28 @@ export class LocalContainerService implements ContainerService {
     this.emit('rename', this.store.resolve(rec.Id), { oldName });
   }
 
+  /** dockerd's ContainerRm: 409 for a running container without force; with force it is killed first. */
   async remove(ref: string, opts: { force: boolean; removeVolumes: boolean }): Promise<void> {
     const rec = this.store.resolve(ref);
+    if (rec.State.Status === 'removing') throw new ConflictError(`removal of container ${rec.Id} is already in progress`);
     if (rec.State.Running && !opts.force) {
-      throw new ConflictError(`You cannot remove a running container ${rec.Id}. Stop the container before attempting removal or force remove`);
+      const what = rec.State.Paused ? 'paused' : rec.State.Restarting ? 'restarting' : 'running';
+      throw new ConflictError(`You cannot remove a ${what} container ${rec.Id}. Stop the container before attempting removal or force remove`);
     }
-    await this.releaseLayers(rec.Id);
-    await this.store.delete(rec.Id);
-    this.emit('destroy', rec);
+    if (rec.State.Running) await this.lifecycle.forceStop(rec.Id);
+    const last = await this.ctx.locks.run(rec.Id, async () => {
+      const cur = this.store.resolve(rec.Id);
+      await this.store.save({ ...cur, State: removingState(cur.State) });
+      const rt = this.ctx.runtimes.get(rec.Id);
+      for (const sub of rt?.pendingOutput ?? []) sub.end();
+      this.ctx.runtimes.delete(rec.Id);
+      this.execs.forget(rec.Id);
+      await this.releaseLayers(rec.Id);
+      await this.store.delete(rec.Id);
+      return cur;
+    });
+    this.emit('destroy', last);
+    this.ctx.waiters.removed(rec.Id, { exitCode: last.State.ExitCode, error: last.State.Error || undefined });
   }
 
   async prune(filter: (c: ContainerRecord) => boolean): Promise<{ deleted: string[]; reclaimed: number }> {
@@ -171,7 +269,77 @@ export class LocalContainerService implements ContainerService {
     return { rw, rootFs: rw + (image?.size ?? 0) };
   }
 
-  async dispose(): Promise<void> {}
+  startContainer(ref: string): Promise<void> {
+    return this.lifecycle.start(ref);
+  }
+
+  stopContainer(ref: string, opts?: StopOptions): Promise<void> {
+    return this.lifecycle.stop(ref, opts);
+  }
+
+  restart(ref: string, opts?: StopOptions): Promise<void> {
+    return this.lifecycle.restart(ref, opts);
+  }
+
+  kill(ref: string, signal?: string): Promise<void> {
+    return this.lifecycle.kill(ref, signal);
+  }
+
+  pause(ref: string): Promise<void> {
+    return this.lifecycle.pause(ref);
+  }
+
+  unpause(ref: string): Promise<void> {
+    return this.lifecycle.unpause(ref);
+  }
+
+  wait(ref: string, condition: WaitCondition): Promise<ContainerWait> {
+    return this.lifecycle.wait(ref, condition);
+  }
+
+  resize(ref: string, size: ConsoleSize): Promise<void> {
+    return this.lifecycle.resize(ref, size);
+  }
+
+  attach(ref: string, req: AttachRequest, connect: (info: { tty: boolean }) => AttachStreams): Promise<void> {
+    return attachContainer(this.ctx, ref, req, connect, async (c) => (await this.readLogs(c, { follow: false })).entries);
+  }
+
+  logs(ref: string, opts: LogsRequest): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry> }> {
+    return this.readLogs(this.store.resolve(ref), opts);
+  }
+
+  /** A running container's open log (so a follow ends when it stops), else what is stored. */
+  private async readLogs(c: ContainerRecord, opts: LogsRequest): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry> }> {
+    const logger = this.lifecycle.live(c.Id)?.logger;
+    const reader = logger ?? this.logBackend.reader(c, this.store.dir(c.Id));
+    const entries = reader.read({ since: opts.since, until: opts.until, tail: opts.tail, follow: opts.follow && logger !== undefined, signal: opts.signal });
+    return { tty: c.Config.Tty === true, entries };
+  }
+
+  async createExec(ref: string, config: ExecCreateConfig): Promise<string> {
+    return this.execs.create(ref, config);
+  }
+
+  startExec(execId: string, opts: { detach: boolean; tty?: boolean; consoleSize?: [number, number] | null }, connect: (info: { tty: boolean }) => AttachStreams): Promise<void> {
+    return this.execs.start(execId, opts, connect);
+  }
+
+  async inspectExec(execId: string): Promise<ExecInspect> {
+    return this.execs.inspect(execId);
+  }
+
+  resizeExec(execId: string, size: ConsoleSize): Promise<void> {
+    return this.execs.resize(execId, size);
+  }
+
+  execIds(ref: string): string[] {
+    return this.execs.runningIds(this.store.resolve(ref).Id);
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+  }
 
   private reserveName(requested: string | undefined, id: string): string {
     if (requested) {

@@ -54,6 +54,16 @@ export class ContainerStore {
     throw new NotFoundError(`No such container: ${ref}`);
   }
 
+  /** Like resolve, but undefined instead of NotFoundError (a container removed meanwhile). */
+  tryResolve(ref: string): ContainerRecord | undefined {
+    try {
+      return this.resolve(ref);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
   nameOwner(name: string): string | undefined {
     return this.byName.get(name);
   }

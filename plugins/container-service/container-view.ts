@@ -7,7 +7,7 @@ import { GO_ZERO_TIME } from './time-format.js';
  * (`GET /containers/{id}/json`) and the summary of `GET /containers/json`.
  * Both are the newest API's shapes; version adapters lower them.
  */
-export function inspectView(c: ContainerRecord, extra: { graphDriverData?: Record<string, string>; logPath?: string; sizes?: { rw: number; rootFs: number } }): Record<string, unknown> {
+export function inspectView(c: ContainerRecord, extra: { execIds?: string[]; graphDriverData?: Record<string, string>; sizes?: { rw: number; rootFs: number } }): Record<string, unknown> {
   return {
     Id: c.Id,
     Created: c.Created,
@@ -15,10 +15,10 @@ export function inspectView(c: ContainerRecord, extra: { graphDriverData?: Recor
     Args: c.Args,
     State: c.State,
     Image: c.Image,
-    ResolvConfPath: '',
-    HostnamePath: '',
-    HostsPath: '',
-    LogPath: extra.logPath ?? '',
+    ResolvConfPath: c.ResolvConfPath ?? '',
+    HostnamePath: c.HostnamePath ?? '',
+    HostsPath: c.HostsPath ?? '',
+    LogPath: c.LogPath ?? '',
     Name: c.Name,
     RestartCount: c.RestartCount,
     Driver: c.Driver,
@@ -26,7 +26,7 @@ export function inspectView(c: ContainerRecord, extra: { graphDriverData?: Recor
     MountLabel: '',
     ProcessLabel: '',
     AppArmorProfile: '',
-    ExecIDs: null,
+    ExecIDs: extra.execIds?.length ? extra.execIds : null,
     HostConfig: { NetworkMode: 'bridge', ...c.HostConfig },
     GraphDriver: { Data: extra.graphDriverData ?? null, Name: c.Driver },
     ...(extra.sizes ? { SizeRw: extra.sizes.rw, SizeRootFs: extra.sizes.rootFs } : {}),

@@ -1,0 +1,83 @@
+import type Router from '@koa/router';
+import { ExtensionPoint, InvalidParameterError, type ContainerService, type LogEntry } from '../../kernel/index.js';
+import type { ApiDeps } from '../http/api-context.js';
+import { queryBool, queryString } from '../http/query.js';
+import { defineRoute } from '../http/route.js';
+import { frame, MULTIPLEXED_STREAM, RAW_STREAM, StdStream } from '../http/stdcopy.js';
+import { startStream } from '../http/streaming.js';
+import { parseTimestamp } from '../http/timestamps.js';
+
+/**
+ * `GET /containers/{id}/logs`: the container's log as dockerd streams it —
+ * one stdcopy frame per entry without a TTY, raw bytes with one (pitfall 3);
+ * `timestamps` prefixes RFC 3339 with a fixed nine-digit fraction, `details`
+ * the log-opt attributes; `follow` keeps the stream open until the
+ * container stops or the client goes away.
+ */
+export function containerLogRoutes(router: Router, deps: ApiDeps): void {
+  const svc = () => deps.host.current<ContainerService>(ExtensionPoint.ContainerService);
+
+  defineRoute(router, deps, 'get', '/containers/:id/logs', 'containers.logs', async (ctx, api) => {
+    const q = ctx.query;
+    const stdout = queryBool(q.stdout);
+    const stderr = queryBool(q.stderr);
+    if (!stdout && !stderr) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
+    const since = nonZero(queryString(q.since));
+    const until = nonZero(queryString(q.until));
+    const tailText = queryString(q.tail) ?? 'all';
+    // dockerd: anything that is not a number means all.
+    const tail = /^\d+$/.test(tailText) ? Number(tailText) : -1;
+    const timestamps = queryBool(q.timestamps);
+    const details = queryBool(q.details);
+    const abort = new AbortController();
+    const { tty, entries } = await svc().logs(ctx.params.id!, {
+      since: since === undefined ? undefined : parseTimestamp(since),
+      until: until === undefined ? undefined : parseTimestamp(until),
+      tail,
+      follow: queryBool(q.follow),
+      signal: abort.signal,
+    });
+    const headers = api.headers({ 'Content-Type': tty ? RAW_STREAM : MULTIPLEXED_STREAM });
+    const { out, signal } = startStream(ctx, headers['Content-Type']!);
+    signal.addEventListener('abort', () => abort.abort(), { once: true });
+    void (async () => {
+      try {
+        for await (const e of entries) {
+          if (signal.aborted) break;
+          if ((e.stream === 'stdout' && !stdout) || (e.stream === 'stderr' && !stderr)) continue;
+          const payload = logLine(e, { timestamps, details });
+          const ok = out.write(tty ? payload : frame(e.stream === 'stderr' ? StdStream.Stderr : StdStream.Stdout, payload));
+          if (!ok) await new Promise((r) => out.once('drain', r));
+        }
+      } catch (err) {
+        deps.log.debug('log stream ended with an error', { error: err });
+      } finally {
+        out.end();
+      }
+    })();
+  });
+}
+
+/** One entry as dockerd writes it: `<time> <k=v,…> <line>`, the newline kept unless the entry is partial. */
+function logLine(e: LogEntry, opts: { timestamps: boolean; details: boolean }): Buffer {
+  let prefix = '';
+  if (opts.timestamps) prefix += `${logTime(e)} `;
+  if (opts.details) prefix += `${Object.entries(e.attrs ?? {}).map(([k, v]) => `${k}=${v}`).join(',')} `;
+  const parts = [Buffer.from(prefix), e.line];
+  if (!e.partial) parts.push(NEWLINE);
+  return Buffer.concat(parts);
+}
+
+/** RFC 3339 with exactly nine fractional digits in UTC (jsonmessage.RFC3339NanoFixed). */
+function logTime(e: LogEntry): string {
+  const ns = e.timeNano ?? BigInt(e.time.getTime()) * 1_000_000n;
+  const secs = ns / 1_000_000_000n;
+  const frac = ns % 1_000_000_000n;
+  return `${new Date(Number(secs) * 1000).toISOString().slice(0, 19)}.${String(frac).padStart(9, '0')}Z`;
+}
+
+function nonZero(v: string | undefined): string | undefined {
+  return v === undefined || v === '' || v === '0' ? undefined : v;
+}
+
+const NEWLINE = Buffer.from('\n');

@@ -1,0 +1,127 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type { ContainerLogger } from '../../kernel/index.js';
+import { parseCriLine, splitLines } from './cri-line.js';
+
+/** An attached client's output side. `end` is called when the container's output ends (it stopped). */
+export interface OutputSubscriber {
+  stdout?: Writable;
+  stderr?: Writable;
+  end(): void;
+}
+
+/**
+ * The one reader of a running container's output spool: every line goes to
+ * the container's log driver and to each attached client. It follows the
+ * file as the monitor appends (inotify, with a slow poll as a safety net)
+ * from a byte offset that the service persists, so after a daemon restart
+ * it resumes where it stopped and output made meanwhile is still logged.
+ * Backpressure from a client pauses the reading; the monitor keeps writing
+ * the file, so the container never blocks on us.
+ */
+export class OutputPump {
+  private carry: Buffer = Buffer.alloc(0);
+  private readonly subscribers = new Set<OutputSubscriber>();
+  private watcher?: FSWatcher;
+  private timer?: NodeJS.Timeout;
+  private wake?: () => void;
+  private finishing = false;
+  private stopped = false;
+  private readonly done: Promise<void>;
+
+  constructor(
+    private readonly path: string,
+    private offset: number,
+    private readonly opts: { terminal: boolean; logger?: ContainerLogger; onOffset?(offset: number): void },
+  ) {
+    this.done = this.loop();
+  }
+
+  get position(): number {
+    return this.offset;
+  }
+
+  subscribe(sub: OutputSubscriber): { remove(): void } {
+    if (this.finishing || this.stopped) {
+      sub.end();
+      return { remove: () => undefined };
+    }
+    this.subscribers.add(sub);
+    return { remove: () => this.subscribers.delete(sub) };
+  }
+
+  /** The process exited: copy the rest of the spool, flush the log, end every subscriber. */
+  async finish(): Promise<void> {
+    this.finishing = true;
+    this.wake?.();
+    await this.done;
+  }
+
+  /** Stops reading where it is (daemon shutdown with live-restore); subscribers are ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.done;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      this.watcher = watch(this.path, () => this.wake?.());
+      this.watcher.on('error', () => { /* the poll still runs */ });
+    } catch { /* not there (yet): poll */ }
+    this.timer = setInterval(() => this.wake?.(), 250);
+    try {
+      while (!this.stopped) {
+        const finishing = this.finishing;
+        await this.drain().catch(() => undefined);
+        if (finishing || this.stopped) break;
+        await new Promise<void>((r) => { this.wake = r; });
+        this.wake = undefined;
+      }
+      await this.opts.logger?.flush().catch(() => undefined);
+    } finally {
+      this.watcher?.close();
+      clearInterval(this.timer);
+      for (const s of this.subscribers) s.end();
+      this.subscribers.clear();
+    }
+  }
+
+  private async drain(): Promise<void> {
+    const size = await stat(this.path).then((s) => s.size, () => 0);
+    if (size < this.offset) this.offset = 0; // the spool was reopened
+    if (size === this.offset) return;
+    const fh = await open(this.path, 'r');
+    try {
+      const buf = Buffer.alloc(256 * 1024);
+      while (!this.stopped) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset);
+        if (bytesRead === 0) break;
+        const { lines, rest } = splitLines(this.carry, buf.subarray(0, bytesRead));
+        this.carry = rest;
+        for (const line of lines) await this.deliver(line);
+        this.offset += bytesRead;
+      }
+    } finally {
+      await fh.close();
+    }
+    this.opts.onOffset?.(this.offset - this.carry.length);
+  }
+
+  private async deliver(raw: Buffer): Promise<void> {
+    const rec = parseCriLine(raw);
+    if (!rec) return;
+    this.opts.logger?.write({ stream: rec.stream, line: rec.bytes, time: new Date(Number(rec.timeNano / 1_000_000n)), timeNano: rec.timeNano, partial: rec.partial });
+    if (this.subscribers.size === 0) return;
+    const data = rec.partial ? rec.bytes : Buffer.concat([rec.bytes, NEWLINE]);
+    for (const s of this.subscribers) {
+      const sink = rec.stream === 'stderr' && !this.opts.terminal ? s.stderr : s.stdout;
+      if (!sink || sink.destroyed || sink.writableEnded) continue;
+      if (!sink.write(data)) await Promise.race([once(sink, 'drain'), once(sink, 'close'), once(sink, 'error')]).catch(() => undefined);
+    }
+  }
+}
+
+const NEWLINE = Buffer.from('\n');

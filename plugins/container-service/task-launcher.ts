@@ -1,0 +1,127 @@
+import {
+  ExtensionPoint,
+  InvalidParameterError,
+  NotFoundError,
+  type ContainerRecord,
+  type ContainerRunConfig,
+  type DaemonConfig,
+  type ExecDriver,
+  type GraphDriver,
+  type HostConfigSubset,
+  type Lease,
+  type Logger,
+  type PluginHost,
+  type RunMount,
+} from '../../kernel/index.js';
+import { etcMounts, writeEtcFiles, type EtcFiles } from './etc-files.js';
+import type { LiveTask } from './live-task.js';
+import type { LogBackend } from './log-backend.js';
+import { OutputPump } from './output-pump.js';
+import { SpoolOffset } from './spool-offset.js';
+
+export interface LaunchDeps {
+  host: PluginHost;
+  logs: LogBackend;
+  log: Logger;
+  daemon(): Readonly<DaemonConfig>;
+}
+
+/**
+ * Turns a container record into a created (not yet started) task, the way
+ * dockerd's containerStart prepares one: the exec driver that serves the
+ * container's runtime (held by a lease), the root filesystem mounted by the
+ * graph driver, the /etc files written, the log opened, and the output pump
+ * on the task's spool. Everything taken is given back if a step fails.
+ */
+export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: string): Promise<{ live: LiveTask; etc: EtcFiles }> {
+  const lease = acquireDriver(deps.host, c.Runtime);
+  const graph = deps.host.current<GraphDriver>(ExtensionPoint.GraphDriver);
+  const undo: Array<() => Promise<unknown>> = [async () => lease.release()];
+  try {
+    const rootfs = await graph.get(c.Id);
+    undo.push(() => graph.put(c.Id));
+    const etc = await writeEtcFiles(dir, c, deps.daemon());
+    const logger = await deps.logs.open(c, dir);
+    if (logger) undo.push(() => logger.close());
+    // A task left by a crash between its creation and the record's update.
+    const stale = await lease.instance.restore(c.Id);
+    if (stale) await stale.delete({ force: true });
+    const tty = c.Config.Tty === true;
+    const task = await lease.instance.create({
+      id: c.Id,
+      runtime: c.Runtime,
+      rootfs,
+      config: runConfig(c, etc),
+      // A TTY's stdin stays open when a client goes (dockerd closes it only for non-TTY StdinOnce).
+      io: { terminal: tty, stdinOnce: tty ? false : c.Config.StdinOnce === true },
+    });
+    const offset = new SpoolOffset(dir);
+    const pump = new OutputPump(task.output.path, 0, { terminal: tty, logger, onOffset: (n) => offset.set(n) });
+    return { live: { task, lease, pump, offset, logger, startedAtMs: Date.now() }, etc };
+  } catch (err) {
+    for (const u of undo.reverse()) await u().catch((e) => deps.log.warn('cleanup after a failed start', { container: c.Id, error: e }));
+    throw err;
+  }
+}
+
+/** Gives back what launchTask took; the task itself is deleted first when asked. */
+export async function releaseTask(deps: LaunchDeps, c: ContainerRecord, live: LiveTask, opts: { deleteTask: boolean }): Promise<void> {
+  const warn = (what: string) => (err: unknown) => deps.log.warn(what, { container: c.Id, error: err });
+  await live.pump.stop().catch(warn('stopping the output pump'));
+  await live.logger?.close().catch(warn('closing the log'));
+  if (opts.deleteTask) {
+    await live.task.delete({ force: true }).catch(warn('deleting the task'));
+    await live.offset.remove().catch(warn('removing the spool offset'));
+    await deps.host.tryCurrent<GraphDriver>(ExtensionPoint.GraphDriver)?.put(c.Id).catch(warn('unmounting the root filesystem'));
+  } else {
+    await live.offset.flush();
+  }
+  live.lease.release();
+}
+
+/** The lease on the exec driver serving `runtime` (dockerd's per-container runtime). */
+export function acquireDriver(host: PluginHost, runtime: string): Lease<ExecDriver> {
+  for (const [name, driver] of host.all<ExecDriver>(ExtensionPoint.ExecDriver)) {
+    if (!driver.runtimes().some((r) => r.name === runtime)) continue;
+    const slot = host.slot<ExecDriver>(ExtensionPoint.ExecDriver, name);
+    if (slot) return slot.acquire();
+  }
+  if (host.all(ExtensionPoint.ExecDriver).size === 0) throw new NotFoundError('no exec driver is active: containers cannot run on this host');
+  throw new InvalidParameterError(`unknown or invalid runtime name: ${runtime}`);
+}
+
+/** The Docker-shaped run configuration the exec driver takes: the record as it is, plus the mounts. */
+export function runConfig(c: ContainerRecord, etc: EtcFiles): ContainerRunConfig {
+  const hc = c.HostConfig as HostConfigSubset & Record<string, unknown>;
+  const binds = bindMounts(c);
+  const dests = new Set(binds.map((m) => m.Destination));
+  return {
+    Path: c.Path,
+    Args: c.Args,
+    Config: {
+      Env: c.Config.Env ?? [],
+      WorkingDir: c.Config.WorkingDir,
+      User: c.Config.User,
+      Hostname: c.Config.Hostname,
+      Domainname: c.Config.Domainname,
+      Tty: c.Config.Tty,
+      OpenStdin: c.Config.OpenStdin,
+      StdinOnce: c.Config.StdinOnce,
+    },
+    HostConfig: { ...hc, NetworkMode: hc.NetworkMode === 'default' ? 'bridge' : hc.NetworkMode },
+    Mounts: [...etcMounts(etc, c.HostConfig.ReadonlyRootfs === true, dests), ...binds],
+  };
+}
+
+/** `-v /host/path:/in/container[:ro]` binds (named volumes arrive with the volume service wiring). */
+function bindMounts(c: ContainerRecord): RunMount[] {
+  const out: RunMount[] = [];
+  for (const b of c.HostConfig.Binds ?? []) {
+    const [src, dst, mode = ''] = b.split(':');
+    if (!src?.startsWith('/') || !dst) continue;
+    const opts = mode.split(',');
+    const propagation = opts.find((o) => /^r?(shared|slave|private)$/.test(o));
+    out.push({ Source: src, Destination: dst, Type: 'bind', ReadOnly: opts.includes('ro'), Propagation: propagation ?? 'rprivate' });
+  }
+  return out;
+}
