@@ -55,7 +55,9 @@ export async function attachContainer(
       subscription?.remove();
       rt.pendingOutput.delete(sub);
       rt.pendingStdin.forEach((p) => p.input === input && rt.pendingStdin.delete(p));
-      link?.detach();
+      // The stdin bridge may still hold bytes the client sent last: give it a moment before it goes.
+      // (An EOF from the client reaches the process on its own, through the pipe.)
+      if (link) setTimeout(() => link?.detach(), 1500).unref();
       if (detached) {
         const cur = ctx.store.tryResolve(c.Id);
         if (cur) ctx.emit('detach', cur);
@@ -69,7 +71,10 @@ export async function attachContainer(
       input = stdin;
       if (tty) {
         const filter = new DetachKeyFilter(keys);
-        filter.on('detach', () => finish(true));
+        filter.on('detach', () => {
+          stdin.unpipe(filter);
+          finish(true);
+        });
         input = stdin.pipe(filter);
       }
       stdin.once('end', () => {
@@ -82,13 +87,13 @@ export async function attachContainer(
       subscription = rt.live.pump.subscribe(sub);
       if (input) {
         void rt.live.task.attach({ terminal: tty, stdin: input }).then(
-          (l) => (done ? l.detach() : (link = l)),
+          (l) => (done ? setTimeout(() => l.detach(), 1500).unref() : (link = l)),
           () => finish(false),
         );
       }
     } else {
       rt.pendingOutput.add(sub);
-      if (input) rt.pendingStdin.add({ input, linked: (l) => (done ? l.detach() : (link = l)) });
+      if (input) rt.pendingStdin.add({ input, linked: (l) => (done ? setTimeout(() => l.detach(), 1500).unref() : (link = l)) });
     }
   });
 }

@@ -25,8 +25,9 @@ export function parseDetachKeys(keys: string): number[] {
 /**
  * Passes stdin through and watches for the detach sequence (moby's escape
  * proxy): bytes that might start the sequence are held back, and sent on
- * if the sequence breaks off; the complete sequence is swallowed, emits
- * `detach` and ends the stream.
+ * if the sequence breaks off; the complete sequence is swallowed and emits
+ * `detach`. Nothing passes after it, and the stream is not ended: an EOF
+ * would close the process's stdin, which a detach must not do.
  */
 export class DetachKeyFilter extends Transform {
   private matched = 0;
@@ -60,10 +61,7 @@ export class DetachKeyFilter extends Transform {
       out.push(b);
     }
     if (out.length) this.push(Buffer.from(out));
-    if (this.detached) {
-      this.emit('detach');
-      this.push(null);
-    }
+    if (this.detached) this.emit('detach');
     cb();
   }
 }

@@ -75,7 +75,10 @@ export class ExecManager {
     const detachedP = new Promise<void>((r) => { detached = r; });
     if (stdin && tty) {
       const filter = new DetachKeyFilter(parseDetachKeys(cfg.DetachKeys || DEFAULT_DETACH_KEYS));
+      const upstream = stdin;
       filter.once('detach', () => {
+        // The exec keeps its stdin open; only this client goes.
+        upstream.unpipe(filter);
         this.ctx.emit(`exec_detach`, c, { execID: id });
         detached?.();
       });
