@@ -14,7 +14,6 @@ import { extraAttributes } from './log-attrs.js';
 import { readLogFile } from './log-file-reader.js';
 import { LogFileWriter } from './log-file-writer.js';
 import { DRIVER_NAME, mergeDaemonOptions, parseRotation, validateLogOptions } from './log-options.js';
-import { entryNano } from './log-time.js';
 
 /** One container's open json-file log. */
 class JsonFileLogger implements ContainerLogger {
@@ -30,7 +29,7 @@ class JsonFileLogger implements ContainerLogger {
   }
 
   write(entry: LogEntry): void {
-    this.writer.write(marshalEntry(entry, this.attrsJson), entryNano(entry));
+    this.writer.write(marshalEntry(entry, this.attrsJson), entry);
   }
 
   flush(): Promise<void> {

@@ -1,8 +1,12 @@
 import type { LogEntry } from '../../kernel/index.js';
-import { entryNano, formatRfc3339Nano, parseRfc3339Nano } from './log-time.js';
+import { formatStamp, parseLogTime } from './log-time.js';
 
 const HEX = '0123456789abcdef';
-const NL = Buffer.from('\n');
+
+/** Bytes that go into a JSON string as they are: printable ASCII but quote, backslash, <, >, & (1), all others 0. */
+const SAFE_BYTE = new Uint8Array(256);
+for (let b = 0x20; b < 0x80; b++) SAFE_BYTE[b] = 1;
+for (const c of '"\\<>&') SAFE_BYTE[c.charCodeAt(0)] = 0;
 
 /**
  * One line of dockerd's json-file format (jsonlog.JSONLogs.MarshalJSONBuf):
@@ -11,25 +15,87 @@ const NL = Buffer.from('\n');
  *
  * `log` keeps the newline unless the entry is a partial chunk; fields are
  * omitted when empty, as Go's omitempty; `attrs` is the pre-encoded object
- * of the labels/env/tag options.
+ * of the labels/env/tag options. Built in one buffer: this runs per line.
  */
 export function marshalEntry(e: LogEntry, attrsJson?: string): Buffer {
-  const parts: Buffer[] = [Buffer.from('{')];
-  let first = true;
-  const sep = () => { if (!first) parts.push(Buffer.from(',')); first = false; };
-  if (e.line.length > 0 || !e.partial) {
-    sep();
-    parts.push(Buffer.from('"log":'), escapeJsonBytes(e.partial ? e.line : Buffer.concat([e.line, NL])));
+  const hasLog = e.line.length > 0 || !e.partial;
+  const tail = `${hasLog ? ',' : ''}"stream":"${e.stream}"${attrsJson ? `,"attrs":${attrsJson}` : ''},"time":"${formatStamp(e)}"}\n`;
+  const plain = hasLog && safePrefix(e.line) === e.line.length;
+  const logMax = !hasLog ? 0 : plain ? e.line.length + 4 : e.line.length * 6 + 4;
+  const out = Buffer.allocUnsafe(8 + logMax + (attrsJson ? Buffer.byteLength(tail) : tail.length));
+  let o = (hasLog ? LOG_OPEN : BRACE).copy(out, 0);
+  if (plain) {
+    out[o++] = 0x22;
+    o += e.line.copy(out, o);
+    if (!e.partial) o += ESCAPED_NL.copy(out, o);
+    out[o++] = 0x22;
+  } else if (hasLog) {
+    o = escapeInto(e.line, out, o, !e.partial);
   }
-  sep();
-  parts.push(Buffer.from(`"stream":"${e.stream}"`));
-  if (attrsJson) parts.push(Buffer.from(`,"attrs":${attrsJson}`));
-  parts.push(Buffer.from(`,"time":"${formatRfc3339Nano(entryNano(e))}"}\n`));
-  return Buffer.concat(parts);
+  o += out.write(tail, o, attrsJson ? 'utf8' : 'latin1');
+  return out.subarray(0, o);
+}
+
+const LOG_OPEN = Buffer.from('{"log":');
+const BRACE = Buffer.from('{');
+const ESCAPED_NL = Buffer.from('\\n');
+
+/** How many leading bytes of `s` go into a JSON string unchanged (printable ASCII but " \\ < > &). */
+function safePrefix(s: Buffer): number {
+  let i = 0;
+  while (i < s.length && SAFE_BYTE[s[i]!] === 1) i++;
+  return i;
 }
 
 /** One stored line back as an entry; undefined for a line that is not a log record (torn by a crash). */
 export function decodeEntry(line: Buffer): LogEntry | undefined {
+  const fast = decodePlain(line);
+  return fast === null ? decodeJson(line) : fast;
+}
+
+const LOG_PREFIX = Buffer.from('{"log":"');
+
+/**
+ * The common case without JSON.parse: a line this writer produced for text
+ * that needed no escaping but the final newline, so the log bytes sit in the
+ * line as they are. Anything else answers null and goes through JSON.parse.
+ */
+function decodePlain(line: Buffer): LogEntry | undefined | null {
+  if (line.length < 40 || line.compare(LOG_PREFIX, 0, 8, 0, 8) !== 0) return null;
+  const q = line.indexOf(0x22, 8);
+  if (q < 0) return null;
+  const bs = line.indexOf(0x5c, 8);
+  let end = q;
+  if (bs >= 0 && bs < q) {
+    if (bs !== q - 2 || line[q - 1] !== 0x6e /* n */) return null;
+    end = bs;
+  }
+  const rest = line.toString('latin1', q);
+  let stream: 'stdout' | 'stderr';
+  if (rest.startsWith('","stream":"stdout"')) stream = 'stdout';
+  else if (rest.startsWith('","stream":"stderr"')) stream = 'stderr';
+  else return null;
+  const timeAt = rest.lastIndexOf(',"time":"');
+  if (timeAt < 19 || !rest.endsWith('"}')) return null;
+  let attrs: Record<string, string> | undefined;
+  if (timeAt > 19) {
+    if (!rest.startsWith(',"attrs":', 19)) return null;
+    try {
+      // The attrs may hold UTF-8: decode them from the bytes, not the latin1 view.
+      attrs = JSON.parse(line.toString('utf8', q + 28, q + timeAt)) as Record<string, string>;
+    } catch {
+      return null;
+    }
+  }
+  const t = parseLogTime(rest.slice(timeAt + 9, -2));
+  if (t === undefined) return undefined;
+  const entry: LogEntry = { stream, line: Buffer.from(line.subarray(8, end)), time: new Date(t.ms), timeNano: t.nano };
+  if (end === q) entry.partial = true;
+  if (attrs) entry.attrs = attrs;
+  return entry;
+}
+
+function decodeJson(line: Buffer): LogEntry | undefined {
   let o: { log?: unknown; stream?: unknown; time?: unknown; attrs?: unknown };
   try {
     o = JSON.parse(line.toString('utf8'));
@@ -37,15 +103,15 @@ export function decodeEntry(line: Buffer): LogEntry | undefined {
     return undefined;
   }
   if (o === null || typeof o !== 'object') return undefined;
-  const nano = parseRfc3339Nano(o.time);
-  if (nano === undefined) return undefined;
+  const t = parseLogTime(o.time);
+  if (t === undefined) return undefined;
   const log = typeof o.log === 'string' ? o.log : '';
   const partial = !log.endsWith('\n');
   const entry: LogEntry = {
     stream: o.stream === 'stderr' ? 'stderr' : 'stdout',
     line: Buffer.from(partial ? log : log.slice(0, -1), 'utf8'),
-    time: new Date(Number(nano / 1_000_000n)),
-    timeNano: nano,
+    time: new Date(t.ms),
+    timeNano: t.nano,
   };
   if (partial) entry.partial = true;
   if (o.attrs && typeof o.attrs === 'object' && !Array.isArray(o.attrs)) entry.attrs = o.attrs as Record<string, string>;
@@ -60,37 +126,37 @@ export function decodeEntry(line: Buffer): LogEntry | undefined {
  */
 export function escapeJsonBytes(s: Buffer): Buffer {
   const out = Buffer.allocUnsafe(s.length * 6 + 2);
-  let o = 0;
+  return out.subarray(0, escapeInto(s, out, 0, false));
+}
+
+/** Writes `s` as a JSON string into `out` at `o` (plus an escaped newline when `newline`); returns the end. */
+function escapeInto(s: Buffer, out: Buffer, o: number, newline: boolean): number {
   const put = (str: string) => { o += out.write(str, o, 'latin1'); };
   out[o++] = 0x22;
+  let run = 0;
   let i = 0;
   while (i < s.length) {
     const b = s[i]!;
-    if (b < 0x80) {
-      if (b >= 0x20 && b !== 0x5c && b !== 0x22 && b !== 0x3c && b !== 0x3e && b !== 0x26) out[o++] = b;
-      else if (b === 0x5c || b === 0x22) { out[o++] = 0x5c; out[o++] = b; }
-      else if (b === 0x0a) put('\\n');
-      else if (b === 0x0d) put('\\r');
-      else put(`\\u00${HEX[b >> 4]}${HEX[b & 15]}`);
-      i++;
-      continue;
+    if (SAFE_BYTE[b] === 1) { i++; continue; }
+    let n = 0;
+    if (b >= 0x80) {
+      n = utf8RuneLength(s, i);
+      const lineSep = n === 3 && b === 0xe2 && s[i + 1] === 0x80 && (s[i + 2] === 0xa8 || s[i + 2] === 0xa9);
+      if (n > 0 && !lineSep) { i += n; continue; }
     }
-    const n = utf8RuneLength(s, i);
-    if (n === 0) {
-      put('\\ufffd');
-      i++;
-      continue;
-    }
-    if (n === 3 && s[i] === 0xe2 && s[i + 1] === 0x80 && (s[i + 2] === 0xa8 || s[i + 2] === 0xa9)) {
-      put(s[i + 2] === 0xa8 ? '\\u2028' : '\\u2029');
-    } else {
-      s.copy(out, o, i, i + n);
-      o += n;
-    }
-    i += n;
+    if (run < i) o += s.copy(out, o, run, i);
+    if (b === 0x5c || b === 0x22) { out[o++] = 0x5c; out[o++] = b; i++; }
+    else if (b === 0x0a) { put('\\n'); i++; }
+    else if (b === 0x0d) { put('\\r'); i++; }
+    else if (b < 0x80) { put(`\\u00${HEX[b >> 4]}${HEX[b & 15]}`); i++; }
+    else if (n === 0) { put('\\ufffd'); i++; }
+    else { put(s[i + 2] === 0xa8 ? '\\u2028' : '\\u2029'); i += 3; }
+    run = i;
   }
+  if (run < i) o += s.copy(out, o, run, i);
+  if (newline) put('\\n');
   out[o++] = 0x22;
-  return out.subarray(0, o);
+  return o;
 }
 
 /** Length of the valid UTF-8 sequence at `i` (Go's utf8.DecodeRune rules), 0 when invalid. */

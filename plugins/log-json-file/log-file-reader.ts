@@ -55,10 +55,12 @@ export async function* readLogFile(path: string, maxFiles: number, opts: LogRead
       for (const src of rotated) sources.push({ src, end: await src.size(), final: true });
       if (cur) sources.push({ src: cur, end: curSize, final: false });
       for (const r of await tailRanges(sources, opts.tail ?? -1)) {
-        for await (const line of scanner.lines(r.src, r.start, r.end, r.final)) {
-          const verdict = emit(line, fwd);
-          if (verdict === 'stop') return;
-          if (verdict) yield verdict;
+        for await (const batch of scanner.lines(r.src, r.start, r.end, r.final)) {
+          for (const line of batch) {
+            const verdict = emit(line, fwd);
+            if (verdict === 'stop') return;
+            if (verdict) yield verdict;
+          }
         }
         if (r.src === cur) pos = scanner.consumed;
       }
@@ -97,13 +99,15 @@ async function* followFile(
   let lastSeen: bigint | undefined;
   /** Every line of `src` from `from`, through since/until; false once until has passed. */
   const drain = async function* (src: LogSource, from: number, final: boolean): AsyncGenerator<LogEntry, boolean> {
-    for await (const line of scanner.lines(src, from, undefined, final)) {
-      const entry = decodeEntry(line);
-      if (!entry) continue;
-      lastSeen = entry.timeNano;
-      const verdict = fwd.check(entry.timeNano!);
-      if (verdict === 'stop') return false;
-      if (verdict === 'emit') yield entry;
+    for await (const batch of scanner.lines(src, from, undefined, final)) {
+      for (const line of batch) {
+        const entry = decodeEntry(line);
+        if (!entry) continue;
+        lastSeen = entry.timeNano;
+        const verdict = fwd.check(entry.timeNano!);
+        if (verdict === 'stop') return false;
+        if (verdict === 'emit') yield entry;
+      }
     }
     return true;
   };

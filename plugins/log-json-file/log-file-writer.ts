@@ -3,6 +3,7 @@ import type { Logger } from '../../kernel/index.js';
 import { compressLogFile } from './gzip-extra.js';
 import { acquireHub, releaseHub, type LogFileHub } from './log-file-hub.js';
 import type { RotationOptions } from './log-options.js';
+import { stampNano, type LogStamp } from './log-time.js';
 
 /**
  * Appends encoded log lines to `<id>-json.log` and rotates it as dockerd's
@@ -17,10 +18,11 @@ import type { RotationOptions } from './log-options.js';
  * never waits on the disk.
  */
 export class LogFileWriter {
-  private readonly queue: Array<{ data: Buffer; time: bigint }> = [];
+  private readonly queue: Array<{ data: Buffer; time: LogStamp }> = [];
   private draining: Promise<void> | undefined;
   private compressing: Promise<void> = Promise.resolve();
-  private lastTime = 0n;
+  /** When the last entry written to the current file happened (for a compressed file's header). */
+  private lastTime: LogStamp = 0n;
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
 
@@ -41,8 +43,8 @@ export class LogFileWriter {
     return new LogFileWriter(path, opts, fh, size, hub, log);
   }
 
-  /** Queues one encoded line stamped `time` (Unix ns, for the compressed file's header). */
-  write(data: Buffer, time: bigint): void {
+  /** Queues one encoded line; `time` is when it happened (kept for a compressed file's header). */
+  write(data: Buffer, time: LogStamp): void {
     if (this.closing) throw new Error('cannot write because the output file was closed');
     this.queue.push({ data, time });
     this.draining ??= this.drain();
@@ -99,13 +101,18 @@ export class LogFileWriter {
     }
   }
 
-  private async append(chunks: Buffer[], time: bigint): Promise<void> {
+  private async append(chunks: Buffer[], time: LogStamp): Promise<void> {
     if (chunks.length === 0) return;
-    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const total = chunks.reduce((n, c) => n + c.length, 0);
     try {
-      let off = 0;
-      while (off < data.length) off += (await this.fh.write(data, off)).bytesWritten;
-      this.size += data.length;
+      let written = (await this.fh.writev(chunks)).bytesWritten;
+      // A short write (disk full, a signal) leaves the rest to write plainly.
+      if (written < total) {
+        const rest = Buffer.concat(chunks).subarray(written);
+        for (let off = 0; off < rest.length;) off += (await this.fh.write(rest, off)).bytesWritten;
+        written = total;
+      }
+      this.size += total;
       this.lastTime = time;
       this.hub.changed();
     } catch (err) {
@@ -132,7 +139,7 @@ export class LogFileWriter {
     this.size = 0;
     this.hub.changed();
     if (compress && maxFiles > 1) {
-      const last = this.lastTime;
+      const last = stampNano(this.lastTime);
       this.compressing = compressLogFile(`${this.path}.1`, last).catch((err) => {
         this.log.error('error compressing log file after rotation', { file: this.path, error: err });
       });

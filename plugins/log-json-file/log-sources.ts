@@ -87,19 +87,21 @@ export async function tailStart(src: LogSource, end: number, n: number): Promise
 }
 
 /**
- * Reads lines forward from a source. `consumed` is the position just after the
- * last complete line returned: a follow resumes there, so a line that was only
- * half written when read is read again whole.
+ * Reads lines forward from a source, a block at a time (one await per 64 KiB,
+ * not per line). `consumed` is the position just after the last complete line
+ * returned: a follow resumes there, so a line that was only half written when
+ * read is read again whole.
  */
 export class LineScanner {
   consumed = 0;
 
   /**
-   * Lines (without their newline) between `start` and `end`, or the end of the
-   * file when `end` is undefined. With `final`, a trailing piece without a
-   * newline is returned as a line too (a finished file).
+   * The lines (without their newline) between `start` and `end`, or the end of
+   * the file when `end` is undefined, in batches. With `final`, a trailing
+   * piece without a newline is returned as a line too (a finished file). The
+   * buffers of a batch are valid until the next batch is asked for.
    */
-  async *lines(src: LogSource, start: number, end: number | undefined, final: boolean): AsyncGenerator<Buffer> {
+  async *lines(src: LogSource, start: number, end: number | undefined, final: boolean): AsyncGenerator<Buffer[]> {
     const buf = Buffer.alloc(BLOCK);
     let pos = start;
     let carry: Buffer = Buffer.alloc(0);
@@ -112,18 +114,21 @@ export class LineScanner {
       const chunk = carry.length ? Buffer.concat([carry, buf.subarray(0, got)]) : buf.subarray(0, got);
       const chunkStart = pos - carry.length;
       pos += got;
+      const batch: Buffer[] = [];
       let from = 0;
       for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
-        const line = Buffer.from(chunk.subarray(from, nl));
+        batch.push(chunk.subarray(from, nl));
         from = nl + 1;
-        this.consumed = chunkStart + from;
-        yield line;
       }
       carry = Buffer.from(chunk.subarray(from));
+      if (batch.length) {
+        this.consumed = chunkStart + from;
+        yield batch;
+      }
     }
     if (final && carry.length > 0) {
       this.consumed = pos;
-      yield carry;
+      yield [carry];
     }
   }
 }

@@ -60,6 +60,26 @@ describe('json-file line format', () => {
     assert.equal(parseRfc3339Nano(12), undefined);
   });
 
+  it('round-trips every kind of text, through the fast path and through JSON.parse alike', () => {
+    const texts = ['plain text', '', 'ends with a backslash \\', 'literal \\n at the end\\n', 'quote at the end"', 'tab\there',
+      'üñíçødé ✓ 🐳', 'a<b>&c', '\u2028', 'x'.repeat(70_000)];
+    for (const text of texts) {
+      for (const partial of [false, true]) {
+        for (const attrs of [undefined, '{"tag":"wëb"}']) {
+          const e = { stream: 'stderr' as const, line: Buffer.from(text), partial, ...at(T) };
+          const encoded = marshalEntry(e, attrs);
+          assert.deepEqual(JSON.parse(encoded.toString()).log, partial ? text || undefined : `${text}\n`, 'valid JSON with the same text');
+          const back = decodeEntry(encoded.subarray(0, -1));
+          if (partial && text === '') {
+            assert.equal(back!.line.length, 0);
+            continue;
+          }
+          assert.deepEqual(back, { stream: 'stderr', line: Buffer.from(text), time: e.time, timeNano: T, ...(partial ? { partial } : {}), ...(attrs ? { attrs: { tag: 'wëb' } } : {}) }, JSON.stringify(text));
+        }
+      }
+    }
+  });
+
   it('decodes what it writes, and skips lines that are not records', () => {
     const e = decodeEntry(marshalEntry({ stream: 'stderr', line: Buffer.from('x\ty <z>'), ...at(T) }, '{"k":"v"}').subarray(0, -1))!;
     assert.deepEqual(e, { stream: 'stderr', line: Buffer.from('x\ty <z>'), time: new Date(Number(T / 1_000_000n)), timeNano: T, attrs: { k: 'v' } });
