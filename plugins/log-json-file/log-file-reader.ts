@@ -51,8 +51,8 @@ export async function* readLogFile(path: string, maxFiles: number, opts: LogRead
     const curSize = cur ? await cur.size() : 0;
     let pos = 0;
     if (opts.tail !== 0) {
-      const sources: Array<{ src: LogSource; end: number; final: boolean }> = [];
-      for (const src of rotated) sources.push({ src, end: await src.size(), final: true });
+      // A rotated file's size is only asked for when the tail reaches it (a gzipped one decompresses then).
+      const sources: Source[] = rotated.map((src) => ({ src, final: true }));
       if (cur) sources.push({ src: cur, end: curSize, final: false });
       for (const r of await tailRanges(sources, opts.tail ?? -1)) {
         for await (const batch of scanner.lines(r.src, r.start, r.end, r.final)) {
@@ -203,19 +203,27 @@ async function openRotated(path: string, maxFiles: number, since: bigint | undef
   return out;
 }
 
+/** One file of the history: its end is known for the current file (the size when it was opened). */
+interface Source {
+  src: LogSource;
+  end?: number;
+  final: boolean;
+}
+
 /** The byte ranges holding the last `n` lines across sources (all of them when n < 0), oldest first. */
-async function tailRanges(
-  sources: Array<{ src: LogSource; end: number; final: boolean }>,
-  n: number,
-): Promise<Array<{ src: LogSource; start: number; end: number; final: boolean }>> {
-  if (n < 0) return sources.map((s) => ({ ...s, start: 0 }));
+async function tailRanges(sources: Source[], n: number): Promise<Array<{ src: LogSource; start: number; end: number; final: boolean }>> {
   const out: Array<{ src: LogSource; start: number; end: number; final: boolean }> = [];
   let remaining = n;
-  for (let i = sources.length - 1; i >= 0 && remaining > 0; i--) {
+  for (let i = sources.length - 1; i >= 0 && (n < 0 || remaining > 0); i--) {
     const s = sources[i]!;
-    const { start, lines } = await tailStart(s.src, s.end, remaining);
+    const end = s.end ?? (await s.src.size());
+    if (n < 0) {
+      out.unshift({ src: s.src, start: 0, end, final: s.final });
+      continue;
+    }
+    const { start, lines } = await tailStart(s.src, end, remaining);
     remaining -= lines;
-    out.unshift({ ...s, start });
+    out.unshift({ src: s.src, start, end, final: s.final });
   }
   return out;
 }
@@ -227,13 +235,6 @@ async function lastLineEnd(src: LogSource, size: number): Promise<number> {
   const last = Buffer.alloc(1);
   await src.read(last, size - 1);
   return last[0] === 0x0a ? size : start;
-}
-
-/** True when `path` now names another file than `fh` (a rotation happened), or nothing yet. */
-async function rotatedAway(path: string, fh: FileHandle): Promise<boolean> {
-  const [mine, named] = await Promise.all([fh.stat(), stat(path).catch(() => undefined)]);
-  if (!named) return false;
-  return named.ino !== mine.ino || named.dev !== mine.dev;
 }
 
 async function openIfExists(path: string): Promise<FileHandle | undefined> {

@@ -105,12 +105,11 @@ export class LogFileWriter {
     if (chunks.length === 0) return;
     const total = chunks.reduce((n, c) => n + c.length, 0);
     try {
-      let written = (await this.fh.writev(chunks)).bytesWritten;
-      // A short write (disk full, a signal) leaves the rest to write plainly.
+      const written = (await this.fh.writev(chunks)).bytesWritten;
+      // A short write (a signal, a nearly full disk) leaves the rest to write plainly.
       if (written < total) {
         const rest = Buffer.concat(chunks).subarray(written);
         for (let off = 0; off < rest.length;) off += (await this.fh.write(rest, off)).bytesWritten;
-        written = total;
       }
       this.size += total;
       this.lastTime = time;

@@ -117,7 +117,7 @@ describe('json-file reading', () => {
     assert.deepEqual(await read(1, { tail: 2, since: sec(25) }), ['line 4'], 'tail first, then since');
   });
 
-  it('skips a compressed file whose header says it ends before since, without decompressing it', async () => {
+  it('never decompresses a rotated file it does not need: before since, or older than the tail', async () => {
     await writeLines({ maxSize: 100, maxFiles: 3, compress: true }, 0, 5);
     // Corrupt the body of .2.gz (lines 0-1) after its header: decompressing it would fail.
     const gz = await readFile(`${path}.2.gz`);
@@ -125,6 +125,7 @@ describe('json-file reading', () => {
     gz.fill(0x55, 12 + xlen + 2);
     await writeFile(`${path}.2.gz`, gz);
     assert.deepEqual(await read(3, { since: sec(2) }), ['line 2', 'line 3', 'line 4']);
+    assert.deepEqual(await read(3, { tail: 3 }), ['line 2', 'line 3', 'line 4'], 'a tail that newer files satisfy leaves older ones alone');
     await assert.rejects(read(3), (e: Error & { code?: string }) => /^Z_/.test(e.code ?? ''), 'without since the corrupt file is decompressed and fails');
   });
 
