@@ -38,6 +38,9 @@ export interface LogReadOptions {
   /**
    * Keep reading what is written after the stored lines, across rotations,
    * until `signal` aborts, `until` passes, or the container's Logger closes.
+   * A log no Logger in this process writes (a stopped container, another
+   * process) is followed until the signal aborts: dockerd follows only
+   * running containers, and so should callers.
    */
   follow?: boolean;
   signal?: AbortSignal;
