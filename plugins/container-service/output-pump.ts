@@ -31,11 +31,19 @@ export class OutputPump {
   private stopped = false;
   private readonly done: Promise<void>;
 
+  private skip?: { timeNano: bigint; count: number };
+
+  /**
+   * `skipLogged`: the newest entry the log already holds (its time, and how
+   * many entries carry that time). After a crash the saved offset may lag
+   * behind the log; lines up to that entry are not logged twice.
+   */
   constructor(
     private readonly path: string,
     private offset: number,
-    private readonly opts: { terminal: boolean; logger?: ContainerLogger; onOffset?(offset: number): void },
+    private readonly opts: { terminal: boolean; logger?: ContainerLogger; onOffset?(offset: number): void; skipLogged?: { timeNano: bigint; count: number } },
   ) {
+    this.skip = opts.skipLogged ? { ...opts.skipLogged } : undefined;
     this.done = this.loop();
   }
 
@@ -107,12 +115,19 @@ export class OutputPump {
     } finally {
       await fh.close();
     }
+    // The offset is saved only for lines the log has on disk: a crash then repeats lines, never loses them.
+    await this.opts.logger?.flush().catch(() => undefined);
     this.opts.onOffset?.(this.offset - this.carry.length);
   }
 
   private async deliver(raw: Buffer): Promise<void> {
     const rec = parseCriLine(raw);
     if (!rec) return;
+    if (this.skip) {
+      if (rec.timeNano < this.skip.timeNano) return;
+      if (rec.timeNano === this.skip.timeNano && this.skip.count-- > 0) return;
+      this.skip = undefined;
+    }
     this.opts.logger?.write({ stream: rec.stream, line: rec.bytes, time: new Date(Number(rec.timeNano / 1_000_000n)), timeNano: rec.timeNano, partial: rec.partial });
     if (this.subscribers.size === 0) return;
     const data = rec.partial ? rec.bytes : Buffer.concat([rec.bytes, NEWLINE]);

@@ -1,4 +1,4 @@
-import { ExtensionPoint, type ContainerRecord, type ExecDriver, type ExitStatus, type GraphDriver, type Task } from '../../kernel/index.js';
+import { ExtensionPoint, type ContainerLogger, type ContainerRecord, type ExecDriver, type ExitStatus, type GraphDriver, type Task } from '../../kernel/index.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { LiveTask } from './live-task.js';
 import { OutputPump } from './output-pump.js';
@@ -58,7 +58,7 @@ async function restoreOne(ctx: ServiceContext, lifecycle: Lifecycle, c: Containe
       return undefined;
     });
     const offset = new SpoolOffset(dir);
-    const pump = new OutputPump(task.output.path, await SpoolOffset.read(dir), { terminal: c.Config.Tty === true, logger, onOffset: (n) => offset.set(n) });
+    const pump = new OutputPump(task.output.path, await SpoolOffset.read(dir), { terminal: c.Config.Tty === true, logger, onOffset: (n) => offset.set(n), skipLogged: await lastLogged(logger) });
     const live: LiveTask = { task, lease, pump, offset, logger, startedAtMs: Date.parse(c.State.StartedAt) || Date.now() };
     const rt = runtimeOf(ctx, c);
     rt.live = live;
@@ -75,7 +75,7 @@ async function restoreOne(ctx: ServiceContext, lifecycle: Lifecycle, c: Containe
     exit = status === 'created' ? exit : await task.wait();
     // Output written while the daemon was down still goes to the log.
     const logger = await ctx.logs.open(c, dir).catch(() => undefined);
-    const pump = new OutputPump(task.output.path, await SpoolOffset.read(dir), { terminal: c.Config.Tty === true, logger });
+    const pump = new OutputPump(task.output.path, await SpoolOffset.read(dir), { terminal: c.Config.Tty === true, logger, skipLogged: await lastLogged(logger) });
     await pump.finish();
     await logger?.close();
     await task.delete({ force: true }).catch((err: unknown) => ctx.log.warn('failed to delete task', { container: c.Id, error: err }));
@@ -83,6 +83,23 @@ async function restoreOne(ctx: ServiceContext, lifecycle: Lifecycle, c: Containe
   }
   lease?.release();
   await ctx.store.save({ ...c, State: stoppedState(c.State, exit) });
+}
+
+/** The newest entry a log holds: its time and how many entries share it (see OutputPump's skipLogged). */
+async function lastLogged(logger: ContainerLogger | undefined): Promise<{ timeNano: bigint; count: number } | undefined> {
+  if (!logger) return undefined;
+  let last: bigint | undefined;
+  let count = 0;
+  try {
+    for await (const e of logger.read({ tail: 64 })) {
+      const t = e.timeNano ?? BigInt(e.time.getTime()) * 1_000_000n;
+      if (t === last) count++;
+      else if (last === undefined || t > last) [last, count] = [t, 1];
+    }
+  } catch {
+    return undefined;
+  }
+  return last === undefined ? undefined : { timeNano: last, count };
 }
 
 /** Without live-restore, containers found running are stopped as dockerd's shutdownContainer does. */

@@ -196,6 +196,18 @@ describe('output pump and the spool-copy log', () => {
     assert.equal(resumed.text(), 'threefour\n', 'a restarted reader resumes at the saved offset');
   });
 
+  it('does not log again what the log already holds (a stale offset after a crash)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-pump-'));
+    dirs.push(dir);
+    const spool = join(dir, 'output.log');
+    await writeFile(spool, ['1', '2', '2', '3'].map((n, i) => `2026-11-27T19:00:00.00000000${n}Z stdout F l${i}\n`).join(''));
+    const logged: string[] = [];
+    const logger = { path: '', write: (e: LogEntry) => logged.push(e.line.toString()), flush: async () => undefined, close: async () => undefined, read: () => (async function* () { /* empty */ })() };
+    const pump = new OutputPump(spool, 0, { terminal: false, logger, skipLogged: { timeNano: 1795806000000000002n, count: 1 } });
+    await pump.finish();
+    assert.deepEqual(logged, ['l2', 'l3'], 'l0 is older, l1 is the one entry of that time the log has');
+  });
+
   it('sends TTY output to stdout only', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-pump-'));
     dirs.push(dir);
