@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import type { ConsoleSize } from './exec-driver.js';
+import type { ConsoleSize, Resources, TaskStats } from './exec-driver.js';
 import type { ContainerConfig } from './image-store.js';
 import type { LogEntry } from './log-driver.js';
 
@@ -48,6 +48,14 @@ export interface ContainerService {
    * stopped, the client detached (detach keys) or went away.
    */
   attach(ref: string, req: AttachRequest, connect: (info: { tty: boolean }) => AttachStreams): Promise<void>;
+  /** `docker top`: the host's `ps` (ps_args, default `-ef`) narrowed to the container's processes. */
+  top(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }>;
+  /** One resource-usage sample of a running container; undefined when it is not running. */
+  stats(ref: string): Promise<TaskStats | undefined>;
+  /** `docker update`: resources (applied to a running task too) and the restart policy. */
+  update(ref: string, changes: UpdateConfig): Promise<{ Warnings: string[] }>;
+  /** `docker export`: the container's root filesystem as a tar stream. */
+  exportRootfs(ref: string): Promise<Readable>;
   /** The container's stored log, and with `follow` what it writes next. */
   logs(ref: string, opts: LogsRequest): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry> }>;
 
@@ -72,6 +80,11 @@ export interface StopOptions {
   timeout?: number;
   /** The container's StopSignal (default SIGTERM) when absent. */
   signal?: string;
+}
+
+/** `POST /containers/{id}/update` body: zero fields are left as they are, as dockerd does. */
+export interface UpdateConfig extends Resources {
+  RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
+import type { Readable } from 'node:stream';
 import {
   ConflictError,
+  SystemError,
+  errorMessage,
   dockerEvent,
   ExtensionPoint,
   type AttachRequest,
@@ -22,9 +25,16 @@ import {
   type Logger,
   type LogsRequest,
   type PluginHost,
+  type Resources,
   type StopOptions,
+  type TaskStats,
+  type UpdateConfig,
   type WaitCondition,
 } from '../../kernel/index.js';
+import { exportRootfs } from './export-rootfs.js';
+import { psForPids, validatePsArgs } from './ps-output.js';
+import { RestartManager } from './restart-policy.js';
+import { applyUpdate } from './update-config.js';
 import { attachContainer } from './attach.js';
 import { ContainerStore } from './container-store.js';
 import { ExecManager } from './exec-manager.js';
@@ -299,6 +309,59 @@ export class LocalContainerService implements ContainerService {
 
   resize(ref: string, size: ConsoleSize): Promise<void> {
     return this.lifecycle.resize(ref, size);
+  }
+
+  async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
+    validatePsArgs(psArgs);
+    const c = this.store.resolve(ref);
+    const live = this.lifecycle.live(c.Id);
+    if (!c.State.Running || !live) throw new ConflictError(`Container ${c.Id} is not running`);
+    if (c.State.Restarting) throw new ConflictError(`Container ${c.Id} is restarting, wait until the container is running`);
+    const result = await psForPids(psArgs, await live.task.pids());
+    this.emit('top', c);
+    return result;
+  }
+
+  async stats(ref: string): Promise<TaskStats | undefined> {
+    const c = this.store.resolve(ref);
+    const live = this.lifecycle.live(c.Id);
+    if (!c.State.Running || !live) return undefined;
+    return live.task.stats().catch(() => undefined);
+  }
+
+  async update(ref: string, changes: UpdateConfig): Promise<{ Warnings: string[] }> {
+    const id = this.store.resolve(ref).Id;
+    await this.ctx.locks.run(id, async () => {
+      const c = this.store.resolve(id);
+      if (c.State.Status === 'removing' || c.State.Dead) throw new ConflictError(`Cannot update container ${id}: container is marked for removal and cannot be "update"`);
+      let hostConfig;
+      try {
+        hostConfig = applyUpdate(c.HostConfig, changes);
+      } catch (err) {
+        if (err instanceof ConflictError) throw new ConflictError(`Cannot update container ${id}: ${err.message}`);
+        throw err;
+      }
+      const live = this.lifecycle.live(id);
+      // A stopped container takes the new resources at its next start; a running one now.
+      if (live && c.State.Running && !c.State.Restarting) {
+        await live.task.update(hostConfig as Resources).catch((err: unknown) => {
+          throw new SystemError(`Cannot update container ${id}: ${errorMessage(err)}`, { cause: err });
+        });
+      }
+      const next = { ...c, HostConfig: hostConfig };
+      await this.store.save(next);
+      const rt = this.ctx.runtimes.get(id);
+      if (rt && changes.RestartPolicy?.Name) rt.restart = new RestartManager(hostConfig.RestartPolicy, c.RestartCount);
+      this.emit('update', next);
+    });
+    return { Warnings: [] };
+  }
+
+  async exportRootfs(ref: string): Promise<Readable> {
+    const c = this.store.resolve(ref);
+    const stream = await exportRootfs(this.deps.host.current<GraphDriver>(ExtensionPoint.GraphDriver), c.Id);
+    this.emit('export', c);
+    return stream;
   }
 
   attach(ref: string, req: AttachRequest, connect: (info: { tty: boolean }) => AttachStreams): Promise<void> {

@@ -1,5 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { dockerCliAvailable } from '../helpers/berthd-process.js';
 import { busyboxAvailable } from '../helpers/busybox-rootfs.js';
 import { dockerAsync, startContainerDaemon, waitFor, type ContainerDaemon } from './containers/harness.js';
@@ -111,6 +112,34 @@ describe('container lifecycle with the real CLI', { skip }, () => {
     assert.equal((await w.done).stdout.trim(), '0');
     assert.equal(c.d.docker(['start', 'nx']).status, 0);
     assert.equal(c.d.docker(['wait', 'nx']).stdout.trim(), '9');
+  });
+
+  it('docker top lists the container\'s processes; docker stats reads its cgroup', () => {
+    assert.equal(c.d.docker(['run', '-d', '--name', 'busy', '-m', '64m', 'bbox:1', 'sh', '-c', 'sleep 300 & sleep 301']).status, 0);
+    const top = c.d.docker(['top', 'busy', '-o', 'pid,args']);
+    assert.equal(top.status, 0, top.stderr);
+    const rows = top.stdout.trim().split('\n');
+    assert.match(rows[0]!, /^PID\s+COMMAND$/);
+    assert.deepEqual(rows.slice(1).map((r) => r.replace(/^\d+\s+/, '')).sort(), ['sleep 300', 'sleep 301']);
+    const stats = c.d.docker(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}} {{.MemUsage}}', 'busy']);
+    assert.equal(stats.status, 0, stats.stderr);
+    assert.match(stats.stdout.trim(), /^busy 2 [\d.]+[KM]iB \/ 64MiB$/);
+    const stopped = c.d.docker(['top', 'trap1']);
+    assert.match(stopped.stderr, /Container [0-9a-f]{64} is not running/);
+  });
+
+  it('docker update changes resources of a running container and its restart policy', () => {
+    const r = c.d.docker(['update', '--memory', '96m', '--memory-swap', '192m', '--pids-limit', '50', '--restart', 'on-failure:3', 'busy']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(c.d.docker(['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'busy']).stdout.trim(), `${96 * 1024 * 1024} 50 on-failure:3`);
+    const limit = c.d.docker(['exec', 'busy', 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max']).stdout.trim();
+    assert.equal(limit, String(96 * 1024 * 1024));
+  });
+
+  it('docker export writes the root filesystem as a tar', () => {
+    assert.equal(c.d.docker(['exec', 'busy', 'sh', '-c', 'echo exported > /marker']).status, 0);
+    const r = spawnSync('sh', ['-c', `docker export busy | tar -xO marker`], { env: { ...process.env, DOCKER_HOST: `unix://${c.d.socket}` }, encoding: 'utf8' });
+    assert.equal(r.stdout, 'exported\n', r.stderr);
   });
 
   it('leaves no monitors, runtime state or cgroups behind', async () => {

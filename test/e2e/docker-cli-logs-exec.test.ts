@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dockerCliAvailable, type BerthdProcess } from '../helpers/berthd-process.js';
 import { busyboxAvailable } from '../helpers/busybox-rootfs.js';
@@ -72,6 +73,24 @@ describe('docker logs, exec and attach with the real CLI', { skip }, () => {
     const r = c.d.docker(['logs', 'ttylog']);
     assert.equal(r.stdout, 'a\r\nb\r\n');
     assert.equal(r.stderr, '');
+  });
+
+  it('logs go to the json-file driver in dockerd\'s format; --log-driver none keeps none', async () => {
+    const logPath = c.d.docker(['inspect', '-f', '{{.LogPath}}', 'counter']).stdout.trim();
+    const id = c.d.docker(['inspect', '-f', '{{.Id}}', 'counter']).stdout.trim();
+    assert.ok(logPath.endsWith(`/containers/${id}/${id}-json.log`), logPath);
+    const first = JSON.parse(readFileSync(logPath, 'utf8').split('\n')[0]!) as Record<string, string>;
+    assert.deepEqual(Object.keys(first), ['log', 'stream', 'time']);
+    assert.equal(first.log, 'line 0\n');
+    assert.equal(first.stream, 'stdout');
+    assert.match(first.time!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/);
+    const r = c.d.docker(['run', '--log-driver', 'none', '--name', 'nolog', 'bbox:1', 'echo', 'unlogged']);
+    assert.equal(r.stdout, 'unlogged\n', 'attached output does not need a log');
+    const logs = c.d.docker(['logs', 'nolog']);
+    assert.notEqual(logs.status, 0);
+    assert.match(logs.stderr, /configured logging driver does not support reading/);
+    const bad = c.d.docker(['create', '--log-driver', 'nope', 'bbox:1']);
+    assert.match(bad.stderr, /logger: no log driver named 'nope' is registered/);
   });
 
   it('docker exec returns the exit code and keeps the streams apart', () => {

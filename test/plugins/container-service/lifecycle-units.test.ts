@@ -15,6 +15,8 @@ import { parseSignal } from '../../../plugins/container-service/signals.js';
 import { openSpoolCopy } from '../../../plugins/container-service/spool-copy-log.js';
 import { OutputPump } from '../../../plugins/container-service/output-pump.js';
 import { nanoToRfc3339 } from '../../../plugins/container-service/time-format.js';
+import { parsePsOutput, validatePsArgs } from '../../../plugins/container-service/ps-output.js';
+import { applyUpdate } from '../../../plugins/container-service/update-config.js';
 
 const CREATED: ContainerState = { Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 0, ExitCode: 0, Error: '', StartedAt: '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z' };
 
@@ -152,6 +154,22 @@ describe('signals (signal.ParseSignal)', () => {
     assert.deepEqual(parseSignal('RTMIN+2'), { name: '36', number: 36 });
     assert.throws(() => parseSignal('NOPE'), /Invalid signal: NOPE/);
     assert.throws(() => parseSignal('99'), /Invalid signal: 99/);
+  });
+});
+
+describe('docker top and docker update rules', () => {
+  it('keeps the ps rows of the container\'s pids; the command keeps its spaces', () => {
+    const out = 'UID   PID  PPID CMD\nroot    1     0 /sbin/init splash\nroot   42     1 sleep 300\n';
+    assert.deepEqual(parsePsOutput(out, [42]), { Titles: ['UID', 'PID', 'PPID', 'CMD'], Processes: [['root', '42', '1', 'sleep 300']] });
+    assert.throws(() => parsePsOutput('UID CMD\n', [1]), /Couldn't find PID field in ps output/);
+    assert.throws(() => validatePsArgs('-o user= PID'), /specifying "user=PID" is not allowed/);
+  });
+
+  it('leaves zero fields alone, refuses Nano CPUs after a CPU period and a policy change under --rm', () => {
+    const next = applyUpdate({ Memory: 10, CpuShares: 2, RestartPolicy: { Name: 'no' } } as never, { Memory: 0, CpuShares: 5, RestartPolicy: { Name: 'always' } });
+    assert.deepEqual([next.Memory, (next as Record<string, unknown>).CpuShares, next.RestartPolicy?.Name], [10, 5, 'always']);
+    assert.throws(() => applyUpdate({ CpuPeriod: 100000 } as never, { NanoCpus: 1e9 }), /Nano CPUs cannot be updated as CPU Period has already been set/);
+    assert.throws(() => applyUpdate({ AutoRemove: true } as never, { RestartPolicy: { Name: 'always' } }), /Restart policy cannot be updated because AutoRemove is enabled/);
   });
 });
 
