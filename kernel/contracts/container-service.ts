@@ -225,4 +225,30 @@ export interface ContainerRecord {
   LogPath?: string;
   /** Set by stop/kill, cleared by start: `unless-stopped` and restarts after a daemon restart look at it. */
   HasBeenManuallyStopped?: boolean;
+  /** Volumes, binds and tmpfs mounts by destination (dockerd's MountPoints). */
+  MountPoints?: Record<string, MountPoint>;
+}
+
+/** One mount of a container, as dockerd keeps it (volume/mounts.MountPoint). */
+export interface MountPoint {
+  Type: 'volume' | 'bind' | 'tmpfs';
+  /** Volume name (volumes only). */
+  Name?: string;
+  /** Host path: the bind source or the volume's mountpoint. */
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  RW: boolean;
+  /** The mode string as given (`ro,z`), shown by inspect. */
+  Mode: string;
+  Propagation: string;
+  /** Copy the image's content at the destination into the volume when it is new and empty. */
+  CopyData: boolean;
+  /** A volume made for this container alone (removed with `rm -v` / `--rm`). */
+  Anonymous?: boolean;
+  /** A `-v` bind source is created when missing; a `--mount` one only with CreateMountpoint. */
+  CreateSource?: boolean;
+  DriverOpts?: Record<string, string>;
+  Labels?: Record<string, string>;
+  TmpfsOptions?: string[];
 }

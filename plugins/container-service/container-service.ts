@@ -24,6 +24,7 @@ import {
   type LogEntry,
   type Logger,
   type LogsRequest,
+  type MountPoint,
   type PluginHost,
   type Resources,
   type StopOptions,
@@ -50,6 +51,8 @@ import type { ServiceContext } from './service-context.js';
 import { removingState } from './state-transitions.js';
 import { GO_ZERO_TIME, nowRfc3339Nano } from './time-format.js';
 import { Waiters } from './waiters.js';
+import { planMountPoints } from './mount-points.js';
+import { layerRoot, VolumeMounts } from './volume-mounts.js';
 
 export interface ContainerServiceDeps {
   root: string;
@@ -73,12 +76,15 @@ export class LocalContainerService implements ContainerService {
   private readonly lifecycle: Lifecycle;
   private readonly execs: ExecManager;
   private readonly logBackend: LogBackend;
+  private readonly volumes: VolumeMounts;
 
   private constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.root, deps.log);
     this.logBackend = new LogBackend(deps.host, deps.daemon);
+    this.volumes = new VolumeMounts(deps.host, deps.log);
     this.ctx = {
       host: deps.host,
+      volumes: this.volumes,
       log: deps.log,
       daemon: deps.daemon,
       logs: this.logBackend,
@@ -105,6 +111,7 @@ export class LocalContainerService implements ContainerService {
 
   /** Plugin start: every plugin is active, so tasks can be restored (or stopped) and policies applied. */
   async start(): Promise<void> {
+    for (const c of this.store.all()) await this.volumes.reacquire(c);
     await restoreContainers(this.ctx, this.lifecycle, this.deps.daemon()['live-restore'] === true, (id) => this.remove(id, { force: true, removeVolumes: true }));
   }
 
@@ -160,11 +167,13 @@ export class LocalContainerService implements ContainerService {
     const { path, args } = commandOf(config);
     const runtime = chooseRuntime(hostConfig.Runtime, this.deps.daemon()['default-runtime'], this.knownRuntimes());
     hostConfig.Runtime = runtime;
+    const mountPlan = planMountPoints({ Config: config, HostConfig: hostConfig }, (ref) => this.store.resolve(ref));
 
     const id = randomBytes(32).toString('hex');
     const name = this.reserveName(req.name, id);
     // dockerd: a host-network container takes the host's name; others their short ID.
     if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
+    let mountPoints: MountPoint[] = [];
     try {
       // Held like dockerd's layerdb/mounts/<id>: the image's layers outlive `rmi -f` while the container exists.
       const top = await images.holdLayers(id, image.id);
@@ -176,6 +185,7 @@ export class LocalContainerService implements ContainerService {
         await graph.put(`${id}-init`);
       }
       await graph.createReadWrite(id, `${id}-init`);
+      mountPoints = await this.volumes.create(id, mountPlan, layerRoot(graph, id));
       const rec: ContainerRecord = {
         Id: id,
         Name: name,
@@ -199,6 +209,7 @@ export class LocalContainerService implements ContainerService {
         HostnamePath: '',
         HostsPath: '',
         LogPath: '',
+        MountPoints: Object.fromEntries(mountPoints.map((m) => [m.Destination, m])),
       };
       rec.LogPath = this.logBackend.logPath(rec, this.store.dir(id));
       await this.store.save(rec);
@@ -206,6 +217,7 @@ export class LocalContainerService implements ContainerService {
       return { id, warnings: [] };
     } catch (err) {
       this.store.releaseName(name, id);
+      await this.volumes.release(id, mountPoints, true);
       await this.releaseLayers(id);
       throw err;
     }
@@ -251,6 +263,7 @@ export class LocalContainerService implements ContainerService {
       for (const sub of rt?.pendingOutput ?? []) sub.end();
       this.ctx.runtimes.delete(rec.Id);
       this.execs.forget(rec.Id);
+      await this.volumes.release(rec.Id, Object.values(cur.MountPoints ?? {}), opts.removeVolumes);
       await this.releaseLayers(rec.Id);
       await this.store.delete(rec.Id);
       return cur;

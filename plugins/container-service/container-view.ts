@@ -1,5 +1,6 @@
 import type { ContainerRecord } from '../../kernel/index.js';
 import { humanDuration } from './human-duration.js';
+import { mountView } from './mount-points.js';
 import { GO_ZERO_TIME } from './time-format.js';
 
 /**
@@ -30,7 +31,7 @@ export function inspectView(c: ContainerRecord, extra: { execIds?: string[]; gra
     HostConfig: { NetworkMode: 'bridge', ...c.HostConfig },
     GraphDriver: { Data: extra.graphDriverData ?? null, Name: c.Driver },
     ...(extra.sizes ? { SizeRw: extra.sizes.rw, SizeRootFs: extra.sizes.rootFs } : {}),
-    Mounts: [],
+    Mounts: Object.values(c.MountPoints ?? {}).map(mountView),
     Config: c.Config,
     NetworkSettings: {
       Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '',
@@ -55,7 +56,7 @@ export function summaryView(c: ContainerRecord, sizes?: { rw: number; rootFs: nu
     Status: statusText(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode === 'default' || !c.HostConfig.NetworkMode ? 'bridge' : c.HostConfig.NetworkMode },
     NetworkSettings: { Networks: {} },
-    Mounts: [],
+    Mounts: Object.values(c.MountPoints ?? {}).map(mountView),
     ...(sizes ? { SizeRw: sizes.rw, SizeRootFs: sizes.rootFs } : {}),
   };
 }

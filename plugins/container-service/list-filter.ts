@@ -36,8 +36,9 @@ export function selectContainers(all: ContainerRecord[], q: PsQuery): ContainerR
     if (since !== undefined && Date.parse(c.Created) <= since) return false;
     if (f.has('is-task') && f.get('is-task').includes('true')) return false;
     if (f.has('expose') && !f.get('expose').some((e) => Object.keys(c.Config.ExposedPorts ?? {}).some((p) => p === e || p === `${e}/tcp`))) return false;
-    for (const unsupported of ['volume', 'network', 'publish', 'health']) {
-      // Containers have no mounts, networks, published ports or health checks until those services exist.
+    if (f.has('volume') && !f.get('volume').some((v) => Object.values(c.MountPoints ?? {}).some((m) => m.Name === v || m.Source === v || m.Destination === v))) return false;
+    for (const unsupported of ['network', 'publish', 'health']) {
+      // Containers have no networks, published ports or health checks until those services exist.
       if (f.has(unsupported)) return false;
     }
     return true;

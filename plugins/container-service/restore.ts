@@ -53,6 +53,7 @@ async function restoreOne(ctx: ServiceContext, lifecycle: Lifecycle, c: Containe
   if (task && lease && (status === 'running' || status === 'paused') && liveRestore) {
     const graph = ctx.host.current<GraphDriver>(ExtensionPoint.GraphDriver);
     await graph.get(c.Id);
+    await ctx.volumes.mount(c).catch((err: unknown) => ctx.log.warn('cannot remount the volumes of a restored container', { container: c.Id, error: err }));
     const logger = await ctx.logs.open(c, dir).catch((err: unknown) => {
       ctx.log.warn('cannot open the container log', { container: c.Id, error: err });
       return undefined;

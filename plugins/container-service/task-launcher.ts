@@ -18,10 +18,12 @@ import type { LiveTask } from './live-task.js';
 import type { LogBackend } from './log-backend.js';
 import { OutputPump } from './output-pump.js';
 import { SpoolOffset } from './spool-offset.js';
+import type { VolumeMounts } from './volume-mounts.js';
 
 export interface LaunchDeps {
   host: PluginHost;
   logs: LogBackend;
+  volumes: VolumeMounts;
   log: Logger;
   daemon(): Readonly<DaemonConfig>;
 }
@@ -41,6 +43,8 @@ export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: stri
     const rootfs = await graph.get(c.Id);
     undo.push(() => graph.put(c.Id));
     const etc = await writeEtcFiles(dir, c, deps.daemon());
+    const mounts = await deps.volumes.mount(c);
+    undo.push(() => deps.volumes.unmount(c));
     const logger = await deps.logs.open(c, dir);
     if (logger) undo.push(() => logger.close());
     // A task left by a crash between its creation and the record's update.
@@ -51,7 +55,7 @@ export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: stri
       id: c.Id,
       runtime: c.Runtime,
       rootfs,
-      config: runConfig(c, etc),
+      config: runConfig(c, etc, mounts),
       // A TTY's stdin stays open when a client goes (dockerd closes it only for non-TTY StdinOnce).
       io: { terminal: tty, stdinOnce: tty ? false : c.Config.StdinOnce === true },
     });
@@ -72,6 +76,7 @@ export async function releaseTask(deps: LaunchDeps, c: ContainerRecord, live: Li
   if (opts.deleteTask) {
     await live.task.delete({ force: true }).catch(warn('deleting the task'));
     await live.offset.remove().catch(warn('removing the spool offset'));
+    await deps.volumes.unmount(c);
     await deps.host.tryCurrent<GraphDriver>(ExtensionPoint.GraphDriver)?.put(c.Id).catch(warn('unmounting the root filesystem'));
   } else {
     await live.offset.flush();
@@ -91,10 +96,9 @@ export function acquireDriver(host: PluginHost, runtime: string): Lease<ExecDriv
 }
 
 /** The Docker-shaped run configuration the exec driver takes: the record as it is, plus the mounts. */
-export function runConfig(c: ContainerRecord, etc: EtcFiles): ContainerRunConfig {
+export function runConfig(c: ContainerRecord, etc: EtcFiles, mounts: RunMount[]): ContainerRunConfig {
   const hc = c.HostConfig as HostConfigSubset & Record<string, unknown>;
-  const binds = bindMounts(c);
-  const dests = new Set(binds.map((m) => m.Destination));
+  const dests = new Set(mounts.map((m) => m.Destination));
   return {
     Path: c.Path,
     Args: c.Args,
@@ -109,19 +113,6 @@ export function runConfig(c: ContainerRecord, etc: EtcFiles): ContainerRunConfig
       StdinOnce: c.Config.StdinOnce,
     },
     HostConfig: { ...hc, NetworkMode: hc.NetworkMode === 'default' ? 'bridge' : hc.NetworkMode },
-    Mounts: [...etcMounts(etc, c.HostConfig.ReadonlyRootfs === true, dests), ...binds],
+    Mounts: [...etcMounts(etc, c.HostConfig.ReadonlyRootfs === true, dests), ...mounts],
   };
-}
-
-/** `-v /host/path:/in/container[:ro]` binds (named volumes arrive with the volume service wiring). */
-function bindMounts(c: ContainerRecord): RunMount[] {
-  const out: RunMount[] = [];
-  for (const b of c.HostConfig.Binds ?? []) {
-    const [src, dst, mode = ''] = b.split(':');
-    if (!src?.startsWith('/') || !dst) continue;
-    const opts = mode.split(',');
-    const propagation = opts.find((o) => /^r?(shared|slave|private)$/.test(o));
-    out.push({ Source: src, Destination: dst, Type: 'bind', ReadOnly: opts.includes('ro'), Propagation: propagation ?? 'rprivate' });
-  }
-  return out;
 }

@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -17,6 +17,8 @@ import { OutputPump } from '../../../plugins/container-service/output-pump.js';
 import { nanoToRfc3339 } from '../../../plugins/container-service/time-format.js';
 import { parsePsOutput, validatePsArgs } from '../../../plugins/container-service/ps-output.js';
 import { applyUpdate } from '../../../plugins/container-service/update-config.js';
+import { parseBind, planMountPoints } from '../../../plugins/container-service/mount-points.js';
+import { resolveInRootfs } from '../../../plugins/container-service/rootfs-resolve.js';
 
 const CREATED: ContainerState = { Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 0, ExitCode: 0, Error: '', StartedAt: '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z' };
 
@@ -170,6 +172,36 @@ describe('docker top and docker update rules', () => {
     assert.deepEqual([next.Memory, (next as Record<string, unknown>).CpuShares, next.RestartPolicy?.Name], [10, 5, 'always']);
     assert.throws(() => applyUpdate({ CpuPeriod: 100000 } as never, { NanoCpus: 1e9 }), /Nano CPUs cannot be updated as CPU Period has already been set/);
     assert.throws(() => applyUpdate({ AutoRemove: true } as never, { RestartPolicy: { Name: 'always' } }), /Restart policy cannot be updated because AutoRemove is enabled/);
+  });
+});
+
+describe('mount points (volume/mounts parser rules)', () => {
+  const base = { Config: { Image: 'x' }, HostConfig: {} };
+  it('parses -v for volumes and binds, with modes', () => {
+    assert.deepEqual(parseBind('data:/d:ro,nocopy'), { Type: 'volume', Name: 'data', Source: '', Destination: '/d', Driver: 'local', RW: false, Mode: '', Propagation: '', CopyData: false });
+    assert.deepEqual(parseBind('/h//x:/d/:rshared'), { Type: 'bind', Source: '/h/x', Destination: '/d', RW: true, Mode: 'rshared', Propagation: 'rshared', CopyData: false, CreateSource: true });
+    assert.throws(() => parseBind('data:/d:bogus'), /invalid mode: bogus/);
+    assert.throws(() => parseBind('data:rel'), /mount path must be absolute/);
+    assert.throws(() => parseBind('/h:/'), /destination can't be '\/'/);
+  });
+
+  it('refuses a destination used twice; image VOLUMEs fill only free destinations', () => {
+    assert.throws(() => planMountPoints({ ...base, HostConfig: { Binds: ['a:/d', 'b:/d'] } }, () => { throw new Error('unused'); }), /Duplicate mount point: \/d/);
+    const plan = planMountPoints({ Config: { Image: 'x', Volumes: { '/d': {}, '/e': {} } }, HostConfig: { Binds: ['a:/d'] } }, () => { throw new Error('unused'); });
+    assert.deepEqual(plan.map((m) => [m.Destination, m.Name, m.Anonymous === true]), [['/d', 'a', false], ['/e', '', true]]);
+  });
+
+  it('follows symlinks inside the rootfs, never out of it', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'berth-rootfs-'));
+    try {
+      await mkdir(join(root, 'real'), { recursive: true });
+      await symlink('/real', join(root, 'abs'));
+      await symlink('../../../../etc', join(root, 'escape'));
+      assert.equal(await resolveInRootfs(root, '/abs/x'), join(root, 'real/x'));
+      assert.equal(await resolveInRootfs(root, '/escape/passwd'), join(root, 'etc/passwd'));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 
