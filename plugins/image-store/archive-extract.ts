@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { InvalidParameterError } from '../../kernel/index.js';
-import { cleanRelative } from './scoped-path.js';
+import { cleanEntryName as cleanRelative } from '../graph-common/scoped-path.js';
 
 /**
  * Unpacks a `docker load` archive into a private temp directory, safely:

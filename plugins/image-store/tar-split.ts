@@ -6,7 +6,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { InvalidParameterError, SystemError } from '../../kernel/index.js';
-import { cleanRelative, resolveInRoot } from './scoped-path.js';
+import { cleanEntryName as cleanRelative, resolveInRoot } from '../graph-common/scoped-path.js';
 import { BLOCK, checksumOk, cString, isRegular, isZeroBlock, padding, parseHeader, parsePax } from './tar-header.js';
 
 /**

@@ -1,5 +1,5 @@
 import { InvalidParameterError } from '../../kernel/index.js';
-import { fromHumanSize, ramInBytes } from './go-size.js';
+import { fromHumanSize, ramInBytes } from '../../lib/go-size.js';
 
 export const DRIVER_NAME = 'json-file';
 

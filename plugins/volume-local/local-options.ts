@@ -1,5 +1,5 @@
 import { InvalidParameterError } from '../../kernel/index.js';
-import { ramInBytes } from './go-size.js';
+import { ramInBytes } from '../../lib/go-size.js';
 import { goQuote } from './volume-names.js';
 
 /** The driver options the local driver accepts (local_unix.go validOpts). */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { InvalidParameterError } from '../../../kernel/index.js';
 import { anonymousVolumeName, validateVolumeName } from '../../../plugins/volume-local/volume-names.js';
 import { mountOptionsOf, needsMount, validateLocalOptions } from '../../../plugins/volume-local/local-options.js';
-import { parseSize, ramInBytes } from '../../../plugins/volume-local/go-size.js';
+import { parseSize, ramInBytes } from '../../../lib/go-size.js';
 import { listPredicate, prunePredicate, type FilterSubject } from '../../../plugins/volume-local/volume-filters.js';
 import { rfc3339Local } from '../../../plugins/volume-local/created-at.js';
 

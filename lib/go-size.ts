@@ -1,9 +1,8 @@
 /**
  * go-units' size parser (size.go, v0.5): `<number>[ ]<suffix>`, the suffix one
- * of b, k/kb/kib, m/mb/mib … p, case-insensitive. FromHumanSize (max-size)
- * multiplies by 1000 per step, RAMInBytes (max-buffer-size) by 1024. Errors
- * keep go-units' wording, which dockerd passes through. (volume-local has the
- * same parser; plugins do not import each other.)
+ * of b, k/kb/kib, m/mb/mib … p, case-insensitive. FromHumanSize multiplies by
+ * 1000 per step (json-file max-size), RAMInBytes by 1024 (volume `size`,
+ * max-buffer-size). Errors keep go-units' wording, which dockerd passes through.
  */
 const STEPS: Record<string, number> = { k: 1, m: 2, g: 3, t: 4, p: 5 };
 
