@@ -10,6 +10,7 @@ import { containerLogRoutes } from './container-logs.js';
 import { execRoutes } from './exec.js';
 import { containerStatsRoutes } from './container-stats.js';
 import { containerOpsRoutes } from './container-ops.js';
+import { containerArchiveRoutes } from './container-archive.js';
 import { hijackedRoutes } from './hijacked.js';
 import type { HijackRouter } from '../http/hijack.js';
 import type { ApiDeps } from '../http/api-context.js';
@@ -19,7 +20,7 @@ export const routeModules: RouteModule[] = [systemRoutes, eventRoutes, swarmRout
 routeModules.push(imageRoutes);
 routeModules.push(volumeRoutes);
 routeModules.push(containerRoutes);
-routeModules.push(containerLifecycleRoutes, containerLogRoutes, execRoutes, containerStatsRoutes, containerOpsRoutes);
+routeModules.push(containerLifecycleRoutes, containerLogRoutes, execRoutes, containerStatsRoutes, containerOpsRoutes, containerArchiveRoutes);
 
 /** The hijacked (upgraded) endpoints: attach and exec start. */
 export const hijackModules: Array<(router: HijackRouter, deps: ApiDeps) => void> = [hijackedRoutes];

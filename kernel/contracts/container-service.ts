@@ -56,6 +56,12 @@ export interface ContainerService {
   update(ref: string, changes: UpdateConfig): Promise<{ Warnings: string[] }>;
   /** `docker export`: the container's root filesystem as a tar stream. */
   exportRootfs(ref: string): Promise<Readable>;
+  /** `docker cp`: the stat of a path in the container (X-Docker-Container-Path-Stat). NotFoundError when missing. */
+  statPath(ref: string, path: string): Promise<PathStat>;
+  /** `docker cp` out: a tar of the path, named after its last component. */
+  archivePath(ref: string, path: string): Promise<{ stat: PathStat; tar: Readable }>;
+  /** `docker cp` in: extracts a tar into an existing directory of the container. */
+  extractToDir(ref: string, path: string, tar: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void>;
   /** The container's stored log, and with `follow` what it writes next. */
   logs(ref: string, opts: LogsRequest): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry> }>;
 
@@ -80,6 +86,17 @@ export interface StopOptions {
   timeout?: number;
   /** The container's StopSignal (default SIGTERM) when absent. */
   signal?: string;
+}
+
+/** A path's stat as `docker cp` gets it: `mode` is a Go os.FileMode (directory bit 1<<31, symlink 1<<27). */
+export interface PathStat {
+  name: string;
+  size: number;
+  mode: number;
+  /** RFC 3339 with nanoseconds. */
+  mtime: string;
+  /** For a symlink, where it leads inside the container; else ''. */
+  linkTarget: string;
 }
 
 /** `POST /containers/{id}/update` body: zero fields are left as they are, as dockerd does. */

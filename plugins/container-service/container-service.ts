@@ -25,6 +25,7 @@ import {
   type Logger,
   type LogsRequest,
   type MountPoint,
+  type PathStat,
   type PluginHost,
   type Resources,
   type StopOptions,
@@ -36,6 +37,7 @@ import { exportRootfs } from './export-rootfs.js';
 import { psForPids, validatePsArgs } from './ps-output.js';
 import { RestartManager } from './restart-policy.js';
 import { applyUpdate } from './update-config.js';
+import { ContainerArchive } from './archive.js';
 import { attachContainer } from './attach.js';
 import { ContainerStore } from './container-store.js';
 import { ExecManager } from './exec-manager.js';
@@ -77,11 +79,13 @@ export class LocalContainerService implements ContainerService {
   private readonly execs: ExecManager;
   private readonly logBackend: LogBackend;
   private readonly volumes: VolumeMounts;
+  private readonly archive: ContainerArchive;
 
   private constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.root, deps.log);
     this.logBackend = new LogBackend(deps.host, deps.daemon);
     this.volumes = new VolumeMounts(deps.host, deps.log);
+    this.archive = new ContainerArchive(deps.host);
     this.ctx = {
       host: deps.host,
       volumes: this.volumes,
@@ -375,6 +379,23 @@ export class LocalContainerService implements ContainerService {
     const stream = await exportRootfs(this.deps.host.current<GraphDriver>(ExtensionPoint.GraphDriver), c.Id);
     this.emit('export', c);
     return stream;
+  }
+
+  async statPath(ref: string, path: string): Promise<PathStat> {
+    return this.archive.stat(this.store.resolve(ref), path, ref);
+  }
+
+  async archivePath(ref: string, path: string): Promise<{ stat: PathStat; tar: Readable }> {
+    const c = this.store.resolve(ref);
+    const out = await this.archive.archive(c, path, ref);
+    this.emit('archive-path', c);
+    return out;
+  }
+
+  async extractToDir(ref: string, path: string, tar: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
+    const c = this.store.resolve(ref);
+    await this.archive.extract(c, path, ref, tar, opts);
+    this.emit('extract-to-dir', c);
   }
 
   attach(ref: string, req: AttachRequest, connect: (info: { tty: boolean }) => AttachStreams): Promise<void> {
