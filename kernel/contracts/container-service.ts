@@ -212,6 +212,16 @@ export interface ContainerState {
   /** RFC 3339 with nanoseconds; Go's zero time "0001-01-01T00:00:00Z" when never started. */
   StartedAt: string;
   FinishedAt: string;
+  /** Only for containers with a healthcheck. */
+  Health?: HealthState;
+}
+
+/** State.Health in inspect (api/types/container.Health). */
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy' | 'none';
+  FailingStreak: number;
+  /** The last five probe results, oldest first. */
+  Log: Array<{ Start: string; End: string; ExitCode: number; Output: string }>;
 }
 
 /** What the service persists for one container (`<data-root>/containers/<id>/config.v2.json`). */

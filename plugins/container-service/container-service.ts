@@ -41,6 +41,7 @@ import { ContainerArchive } from './archive.js';
 import { attachContainer } from './attach.js';
 import { ContainerStore } from './container-store.js';
 import { ExecManager } from './exec-manager.js';
+import { HealthMonitor } from './health-monitor.js';
 import { chooseRuntime, validateHostConfig } from './host-config-rules.js';
 import { populateInitLayer } from './init-layer.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -80,6 +81,7 @@ export class LocalContainerService implements ContainerService {
   private readonly logBackend: LogBackend;
   private readonly volumes: VolumeMounts;
   private readonly archive: ContainerArchive;
+  private readonly health: HealthMonitor;
 
   private constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.root, deps.log);
@@ -103,6 +105,12 @@ export class LocalContainerService implements ContainerService {
       if (this.store.tryResolve(id)) deps.log.error('error removing container', { container: id, error: err });
     }));
     this.execs = new ExecManager(this.ctx, this.lifecycle);
+    this.health = new HealthMonitor(this.ctx, this.execs);
+    this.lifecycle.hooks = {
+      started: (id) => this.health.init(id),
+      stopped: (id) => this.health.stop(id),
+      pausedChanged: (id) => this.health.update(id),
+    };
   }
 
   static async open(deps: ContainerServiceDeps): Promise<LocalContainerService> {
@@ -117,6 +125,7 @@ export class LocalContainerService implements ContainerService {
   async start(): Promise<void> {
     for (const c of this.store.all()) await this.volumes.reacquire(c);
     await restoreContainers(this.ctx, this.lifecycle, this.deps.daemon()['live-restore'] === true, (id) => this.remove(id, { force: true, removeVolumes: true }));
+    for (const c of this.store.all()) if (this.lifecycle.live(c.Id)) await this.health.init(c.Id);
   }
 
   /**
@@ -128,6 +137,7 @@ export class LocalContainerService implements ContainerService {
   async stop(): Promise<void> {
     if (this.ctx.shuttingDown) return;
     this.ctx.shuttingDown = true;
+    this.health.stopAll();
     for (const rt of this.ctx.runtimes.values()) {
       if (rt.restartTimer) clearTimeout(rt.restartTimer);
       rt.restartTimer = undefined;
@@ -266,6 +276,7 @@ export class LocalContainerService implements ContainerService {
       const rt = this.ctx.runtimes.get(rec.Id);
       for (const sub of rt?.pendingOutput ?? []) sub.end();
       this.ctx.runtimes.delete(rec.Id);
+      this.health.stop(rec.Id);
       this.execs.forget(rec.Id);
       await this.volumes.release(rec.Id, Object.values(cur.MountPoints ?? {}), opts.removeVolumes);
       await this.releaseLayers(rec.Id);

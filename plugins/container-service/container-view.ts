@@ -1,6 +1,7 @@
 import type { ContainerRecord } from '../../kernel/index.js';
 import { humanDuration } from './human-duration.js';
 import { mountView } from './mount-points.js';
+import { healthSuffix } from './health-monitor.js';
 import { GO_ZERO_TIME } from './time-format.js';
 
 /**
@@ -66,7 +67,7 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   const s = c.State;
   const since = (t: string) => humanDuration(now - Date.parse(t));
   switch (s.Status) {
-    case 'running': return `Up ${since(s.StartedAt)}`;
+    case 'running': return `Up ${since(s.StartedAt)}${healthSuffix(s.Health)}`;
     case 'paused': return `Up ${since(s.StartedAt)} (Paused)`;
     case 'restarting': return `Restarting (${s.ExitCode}) ${since(s.FinishedAt)} ago`;
     case 'removing': return 'Removal In Progress';

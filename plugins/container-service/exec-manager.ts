@@ -153,6 +153,12 @@ export class ExecManager {
     if (ex.config.Tty) await ex.process.resize(size);
   }
 
+  /** Signals a running exec (a health probe past its timeout). */
+  async kill(id: string, signal: string): Promise<void> {
+    const ex = this.get(id);
+    if (ex.running && ex.process) await ex.process.kill(signal).catch(() => undefined);
+  }
+
   runningIds(containerId: string): string[] {
     return [...this.execs.values()].filter((e) => e.containerId === containerId && e.running).map((e) => e.id);
   }

@@ -28,7 +28,16 @@ const DEFAULT_STOP_TIMEOUT_S = 10;
  * released, restart policy applied, `die` emitted, waiters woken, `--rm`
  * honoured.
  */
+/** What else follows a container's transitions (its healthcheck monitor). */
+export interface LifecycleHooks {
+  started(id: string): Promise<void>;
+  stopped(id: string): void;
+  pausedChanged(id: string): void;
+}
+
 export class Lifecycle {
+  hooks?: LifecycleHooks;
+
   constructor(
     private readonly ctx: ServiceContext,
     private readonly autoRemove: (id: string) => Promise<void>,
@@ -88,6 +97,7 @@ export class Lifecycle {
       };
       await this.ctx.store.save(running);
       this.ctx.emit('start', running);
+      await this.hooks?.started(id);
       this.watchExit(id, live);
     } catch (err) {
       if (live) {
@@ -120,6 +130,7 @@ export class Lifecycle {
     await this.ctx.locks.run(id, async () => {
       const rt = this.ctx.runtimes.get(id);
       if (!rt || rt.live !== live) return;
+      this.hooks?.stopped(id);
       await live.pump.finish();
       rt.live = undefined;
       const c = this.ctx.store.resolve(id);
@@ -242,6 +253,7 @@ export class Lifecycle {
         const resumed = { ...this.ctx.store.resolve(id), State: pausedState(c.State, false) };
         await this.ctx.store.save(resumed);
         this.ctx.emit('unpause', resumed);
+        this.hooks?.pausedChanged(id);
       }
       this.ctx.emit('kill', this.ctx.store.resolve(id), { signal: String(sig.number) });
     });
@@ -262,6 +274,7 @@ export class Lifecycle {
       const next = { ...c, State: pausedState(c.State, true) };
       await this.ctx.store.save(next);
       this.ctx.emit('pause', next);
+      this.hooks?.pausedChanged(id);
     });
   }
 
@@ -278,6 +291,7 @@ export class Lifecycle {
       const next = { ...c, State: pausedState(c.State, false) };
       await this.ctx.store.save(next);
       this.ctx.emit('unpause', next);
+      this.hooks?.pausedChanged(id);
     });
   }
 

@@ -16,6 +16,7 @@ export interface PsQuery {
 export function selectContainers(all: ContainerRecord[], q: PsQuery): ContainerRecord[] {
   const f = q.filters;
   for (const s of f.get('status')) if (!STATUSES.includes(s)) throw new InvalidParameterError(`invalid filter 'status=${s}'`);
+  for (const h of f.get('health')) if (!['starting', 'healthy', 'unhealthy', 'none'].includes(h)) throw new InvalidParameterError(`Unrecognised filter value for health: ${h}`);
   const exited = f.get('exited').map((e) => {
     if (!/^-?\d+$/.test(e)) throw new InvalidParameterError(`invalid filter 'exited=${e}'`);
     return Number(e);
@@ -37,8 +38,9 @@ export function selectContainers(all: ContainerRecord[], q: PsQuery): ContainerR
     if (f.has('is-task') && f.get('is-task').includes('true')) return false;
     if (f.has('expose') && !f.get('expose').some((e) => Object.keys(c.Config.ExposedPorts ?? {}).some((p) => p === e || p === `${e}/tcp`))) return false;
     if (f.has('volume') && !f.get('volume').some((v) => Object.values(c.MountPoints ?? {}).some((m) => m.Name === v || m.Source === v || m.Destination === v))) return false;
-    for (const unsupported of ['network', 'publish', 'health']) {
-      // Containers have no networks, published ports or health checks until those services exist.
+    if (f.has('health') && !f.get('health').includes(c.State.Health?.Status ?? 'none')) return false;
+    for (const unsupported of ['network', 'publish']) {
+      // Containers have no networks or published ports until net-bridge exists.
       if (f.has(unsupported)) return false;
     }
     return true;
