@@ -100,6 +100,11 @@ export class LocalContainerService implements ContainerService {
       runtimes: new Map(),
       emit: (action, rec, extra) => this.emit(action, rec, extra),
       shuttingDown: false,
+      networkPeer: (ref) => {
+        const peer = this.store.resolve(ref);
+        if (!peer.State.Running || peer.State.Restarting || !peer.State.Pid) throw new ConflictError(`cannot join network of a non running container: ${ref}`);
+        return peer;
+      },
     };
     this.lifecycle = new Lifecycle(this.ctx, (id) => this.remove(id, { force: true, removeVolumes: true }).catch((err: unknown) => {
       if (this.store.tryResolve(id)) deps.log.error('error removing container', { container: id, error: err });

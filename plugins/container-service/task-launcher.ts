@@ -26,6 +26,8 @@ export interface LaunchDeps {
   volumes: VolumeMounts;
   log: Logger;
   daemon(): Readonly<DaemonConfig>;
+  /** The running container `--network container:<ref>` joins (ConflictError when it is not running). */
+  networkPeer(ref: string): ContainerRecord;
 }
 
 /**
@@ -42,7 +44,9 @@ export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: stri
   try {
     const rootfs = await graph.get(c.Id);
     undo.push(() => graph.put(c.Id));
-    const etc = await writeEtcFiles(dir, c, deps.daemon());
+    // `--network container:<ref>` shares the other container's namespace and its /etc files, as dockerd does.
+    const peer = c.HostConfig.NetworkMode?.startsWith('container:') ? deps.networkPeer(c.HostConfig.NetworkMode.slice('container:'.length)) : undefined;
+    const etc = peer?.HostsPath ? { HostsPath: peer.HostsPath, HostnamePath: peer.HostnamePath!, ResolvConfPath: peer.ResolvConfPath! } : await writeEtcFiles(dir, c, deps.daemon());
     const mounts = await deps.volumes.mount(c);
     undo.push(() => deps.volumes.unmount(c));
     const logger = await deps.logs.open(c, dir);
@@ -55,7 +59,7 @@ export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: stri
       id: c.Id,
       runtime: c.Runtime,
       rootfs,
-      config: runConfig(c, etc, mounts),
+      config: runConfig(c, etc, mounts, peer ? `/proc/${peer.State.Pid}/ns/net` : undefined),
       // A TTY's stdin stays open when a client goes (dockerd closes it only for non-TTY StdinOnce).
       io: { terminal: tty, stdinOnce: tty ? false : c.Config.StdinOnce === true },
     });
@@ -96,7 +100,7 @@ export function acquireDriver(host: PluginHost, runtime: string): Lease<ExecDriv
 }
 
 /** The Docker-shaped run configuration the exec driver takes: the record as it is, plus the mounts. */
-export function runConfig(c: ContainerRecord, etc: EtcFiles, mounts: RunMount[]): ContainerRunConfig {
+export function runConfig(c: ContainerRecord, etc: EtcFiles, mounts: RunMount[], netns?: string): ContainerRunConfig {
   const hc = c.HostConfig as HostConfigSubset & Record<string, unknown>;
   const dests = new Set(mounts.map((m) => m.Destination));
   return {
@@ -112,7 +116,7 @@ export function runConfig(c: ContainerRecord, etc: EtcFiles, mounts: RunMount[])
       OpenStdin: c.Config.OpenStdin,
       StdinOnce: c.Config.StdinOnce,
     },
-    HostConfig: { ...hc, NetworkMode: hc.NetworkMode === 'default' ? 'bridge' : hc.NetworkMode },
+    HostConfig: { ...hc, NetworkMode: hc.NetworkMode === 'default' ? 'bridge' : hc.NetworkMode, ...(netns ? { NetworkNamespacePath: netns } : {}) },
     Mounts: [...etcMounts(etc, c.HostConfig.ReadonlyRootfs === true, dests), ...mounts],
   };
 }

@@ -1,5 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { dockerCliAvailable } from '../helpers/berthd-process.js';
 import { busyboxAvailable } from '../helpers/busybox-rootfs.js';
 import { dockerAsync, startContainerDaemon, waitFor, type ContainerDaemon } from './containers/harness.js';
@@ -75,6 +76,22 @@ describe('docker run with the real CLI', { skip }, () => {
     const paths = c.d.docker(['inspect', '-f', '{{.HostnamePath}} {{.HostsPath}} {{.ResolvConfPath}}', id]).stdout.trim().split(' ');
     assert.deepEqual(paths.map((p) => p.endsWith(`/containers/${id}/${p.split('/').pop()}`)), [true, true, true]);
     assert.doesNotMatch(c.d.docker(['run', '--rm', 'bbox:1', 'cat', '/etc/resolv.conf']).stdout, /nameserver 127\./, 'localhost nameservers are dropped');
+  });
+
+  it('network modes: none has only loopback, host shares the host\'s, container: joins a running container', () => {
+    const none = c.d.docker(['run', '--rm', '--network', 'none', 'bbox:1', 'sh', '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1']);
+    assert.equal(none.stdout.trim(), 'lo');
+    const host = c.d.docker(['run', '--rm', '--network', 'host', 'bbox:1', 'hostname']);
+    assert.equal(host.stdout.trim(), hostname());
+    assert.equal(c.d.docker(['run', '-d', '--name', 'netpeer', '--hostname', 'peerhost', 'bbox:1', 'sleep', '300']).status, 0);
+    const joined = c.d.docker(['run', '--rm', '--network', 'container:netpeer', 'bbox:1', 'sh', '-c', 'cat /etc/hostname; ls -l /proc/self/ns/net']);
+    const peerNs = c.d.docker(['exec', 'netpeer', 'ls', '-l', '/proc/self/ns/net']).stdout.split('-> ')[1];
+    assert.equal(joined.stdout.split('\n')[0], 'peerhost');
+    assert.equal(joined.stdout.split('-> ')[1], peerNs);
+    assert.equal(c.d.docker(['stop', '-t', '0', 'netpeer']).status, 0);
+    const refused = c.d.docker(['run', '--rm', '--network', 'container:netpeer', 'bbox:1', 'true']);
+    assert.equal(refused.status, 125);
+    assert.match(refused.stderr, /cannot join network of a non running container: netpeer/);
   });
 
   it('records the runtime, takes --runtime, refuses an unknown one', () => {
