@@ -41,17 +41,36 @@ export function containerLogRoutes(router: Router, deps: ApiDeps): void {
     const { out, signal } = startStream(ctx, headers['Content-Type']!);
     signal.addEventListener('abort', () => abort.abort(), { once: true });
     void (async () => {
+      // One frame per entry, written in batches: a flush whenever the reader waits, or every 256 KiB.
+      let pending: Buffer[] = [];
+      let size = 0;
+      let scheduled = false;
+      const flush = () => {
+        scheduled = false;
+        if (!pending.length) return true;
+        const data = Buffer.concat(pending);
+        pending = [];
+        size = 0;
+        return out.write(data);
+      };
       try {
         for await (const e of entries) {
           if (signal.aborted) break;
           if ((e.stream === 'stdout' && !stdout) || (e.stream === 'stderr' && !stderr)) continue;
           const payload = logLine(e, { timestamps, details });
-          const ok = out.write(tty ? payload : frame(e.stream === 'stderr' ? StdStream.Stderr : StdStream.Stdout, payload));
-          if (!ok) await new Promise((r) => out.once('drain', r));
+          pending.push(tty ? payload : frame(e.stream === 'stderr' ? StdStream.Stderr : StdStream.Stdout, payload));
+          size += payload.length + 8;
+          if (size >= 256 * 1024) {
+            if (!flush()) await new Promise((r) => out.once('drain', r));
+          } else if (!scheduled) {
+            scheduled = true;
+            setImmediate(flush);
+          }
         }
       } catch (err) {
         deps.log.debug('log stream ended with an error', { error: err });
       } finally {
+        flush();
         out.end();
       }
     })();

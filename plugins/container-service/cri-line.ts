@@ -6,7 +6,7 @@
  */
 export interface CriLine {
   stream: 'stdout' | 'stderr';
-  /** The bytes without a newline. */
+  /** The bytes without a newline: a view into `line`, copy it to keep it past the caller's buffer. */
   bytes: Buffer;
   /** `P`: a chunk of a longer line; the process wrote no newline after it (yet). */
   partial: boolean;
@@ -21,9 +21,20 @@ export function parseCriLine(line: Buffer): CriLine | undefined {
   const stream = line.toString('latin1', s1 + 1, s2);
   const tag = line[s2 + 1];
   if ((stream !== 'stdout' && stream !== 'stderr') || (tag !== 0x46 && tag !== 0x50)) return undefined;
-  const timeNano = parseRfc3339Nano(line.toString('latin1', 0, s1));
+  const timeNano = cachedTime(line.toString('latin1', 0, s1));
   if (timeNano === undefined) return undefined;
-  return { stream, partial: tag === 0x50, bytes: Buffer.from(line.subarray(Math.min(line.length, s2 + 3))), timeNano };
+  return { stream, partial: tag === 0x50, bytes: line.subarray(Math.min(line.length, s2 + 3)), timeNano };
+}
+
+// Lines read together carry the same stamp: parse each distinct one once.
+let lastTimeText = '';
+let lastTimeNano: bigint | undefined;
+function cachedTime(text: string): bigint | undefined {
+  if (text !== lastTimeText) {
+    lastTimeText = text;
+    lastTimeNano = parseRfc3339Nano(text);
+  }
+  return lastTimeNano;
 }
 
 /** RFC 3339 with up to nine fractional digits and a Z or ±hh:mm offset, as Unix nanoseconds. */

@@ -32,6 +32,8 @@ export class OutputPump {
   private readonly done: Promise<void>;
 
   private skip?: { timeNano: bigint; count: number };
+  private lastNano = -1n;
+  private lastDate = new Date(0);
 
   /**
    * `skipLogged`: the newest entry the log already holds (its time, and how
@@ -109,7 +111,7 @@ export class OutputPump {
         if (bytesRead === 0) break;
         const { lines, rest } = splitLines(this.carry, buf.subarray(0, bytesRead));
         this.carry = rest;
-        for (const line of lines) await this.deliver(line);
+        await this.deliver(lines);
         this.offset += bytesRead;
       }
     } finally {
@@ -120,19 +122,42 @@ export class OutputPump {
     this.opts.onOffset?.(this.offset - this.carry.length);
   }
 
-  private async deliver(raw: Buffer): Promise<void> {
-    const rec = parseCriLine(raw);
-    if (!rec) return;
-    if (this.skip) {
-      if (rec.timeNano < this.skip.timeNano) return;
-      if (rec.timeNano === this.skip.timeNano && this.skip.count-- > 0) return;
-      this.skip = undefined;
+  /**
+   * Logs every line; clients get the lines of one read batched per stream
+   * (one frame per run of same-stream lines, as dockerd's copier writes
+   * what it read), which keeps big outputs cheap.
+   */
+  private async deliver(lines: Buffer[]): Promise<void> {
+    let runStream: 'stdout' | 'stderr' | undefined;
+    let parts: Buffer[] = [];
+    for (const raw of lines) {
+      const rec = parseCriLine(raw);
+      if (!rec) continue;
+      if (this.skip) {
+        if (rec.timeNano < this.skip.timeNano) continue;
+        if (rec.timeNano === this.skip.timeNano && this.skip.count-- > 0) continue;
+        this.skip = undefined;
+      }
+      if (this.opts.logger) {
+        if (rec.timeNano !== this.lastNano) [this.lastNano, this.lastDate] = [rec.timeNano, new Date(Number(rec.timeNano / 1_000_000n))];
+        this.opts.logger.write({ stream: rec.stream, line: Buffer.from(rec.bytes), time: this.lastDate, timeNano: rec.timeNano, partial: rec.partial });
+      }
+      if (this.subscribers.size === 0) continue;
+      const stream = this.opts.terminal ? 'stdout' : rec.stream;
+      if (stream !== runStream && parts.length) {
+        await this.send(runStream!, Buffer.concat(parts));
+        parts = [];
+      }
+      runStream = stream;
+      parts.push(rec.bytes);
+      if (!rec.partial) parts.push(NEWLINE);
     }
-    this.opts.logger?.write({ stream: rec.stream, line: rec.bytes, time: new Date(Number(rec.timeNano / 1_000_000n)), timeNano: rec.timeNano, partial: rec.partial });
-    if (this.subscribers.size === 0) return;
-    const data = rec.partial ? rec.bytes : Buffer.concat([rec.bytes, NEWLINE]);
+    if (parts.length) await this.send(runStream!, Buffer.concat(parts));
+  }
+
+  private async send(stream: 'stdout' | 'stderr', data: Buffer): Promise<void> {
     for (const s of this.subscribers) {
-      const sink = rec.stream === 'stderr' && !this.opts.terminal ? s.stderr : s.stdout;
+      const sink = stream === 'stderr' ? s.stderr : s.stdout;
       if (!sink || sink.destroyed || sink.writableEnded) continue;
       if (!sink.write(data)) await Promise.race([once(sink, 'drain'), once(sink, 'close'), once(sink, 'error')]).catch(() => undefined);
     }
