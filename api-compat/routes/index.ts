@@ -11,6 +11,7 @@ import { execRoutes } from './exec.js';
 import { containerStatsRoutes } from './container-stats.js';
 import { containerOpsRoutes } from './container-ops.js';
 import { containerArchiveRoutes } from './container-archive.js';
+import { containerAttachPlainRoutes } from './container-attach-plain.js';
 import { hijackedRoutes } from './hijacked.js';
 import type { HijackRouter } from '../http/hijack.js';
 import type { ApiDeps } from '../http/api-context.js';
@@ -20,7 +21,7 @@ export const routeModules: RouteModule[] = [systemRoutes, eventRoutes, swarmRout
 routeModules.push(imageRoutes);
 routeModules.push(volumeRoutes);
 routeModules.push(containerRoutes);
-routeModules.push(containerLifecycleRoutes, containerLogRoutes, execRoutes, containerStatsRoutes, containerOpsRoutes, containerArchiveRoutes);
+routeModules.push(containerLifecycleRoutes, containerLogRoutes, execRoutes, containerStatsRoutes, containerOpsRoutes, containerArchiveRoutes, containerAttachPlainRoutes);
 
 /** The hijacked (upgraded) endpoints: attach and exec start. */
 export const hijackModules: Array<(router: HijackRouter, deps: ApiDeps) => void> = [hijackedRoutes];

@@ -48,6 +48,18 @@ describe('Engine API attach, exec, logs and wait streams', { skip }, () => {
     });
   }
 
+  it('attach without an upgrade: 200 and the output as a streamed body (logs=1&stream=0)', async () => {
+    const id = await create({ Cmd: ['sh', '-c', 'echo logged'] });
+    assert.equal((await apiJson(sock, 'POST', `/containers/${id}/start`)).status, 204);
+    assert.deepEqual((await apiJson(sock, 'POST', `/containers/${id}/wait`)).json, { StatusCode: 0, Error: null });
+    const ex = rawExchange(sock, 'POST', `/v1.51/containers/${id}/attach?logs=1&stream=0&stdout=1&stderr=1`, { headers: { Connection: 'close' } });
+    const head = await ex.head;
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-type'], 'application/vnd.docker.multiplexed-stream');
+    await ex.closed;
+    assert.ok(ex.body().toString('latin1').includes('\x01\x00\x00\x00\x00\x00\x00\x07logged\n'));
+  });
+
   it('answers errors before the upgrade as plain HTTP', async () => {
     const ex = rawExchange(sock, 'POST', '/v1.51/containers/no-such/attach?stream=1&stdout=1', { upgrade: true });
     const head = await ex.head;
