@@ -1,0 +1,310 @@
+#!/usr/bin/env node
+// `docker import` and `docker load` of a ~200 MB root filesystem into berthd,
+// next to plain `tar -x` of the same archive, measured in the same run on the
+// same machine.
+//
+//   node bench/image-import.mjs [--runs N] [--size MB] [--drivers vfs,overlay2] [--cpu-prof DIR]
+//
+// With --cpu-prof, every berthd runs under `node --cpu-prof` and leaves its
+// profile in DIR (open it in Chrome DevTools or summarise it), to see where
+// the daemon's time goes; the timings of such a run are not comparable.
+//
+// The rootfs (busybox, its applets, /etc files, and many files of random data
+// of mixed sizes) is made once into a temp dir and packed into:
+//   rootfs.tar          what `tar -x` unpacks and `docker import` reads
+//   load-1layer.tar     a docker-archive whose one layer is rootfs.tar
+//   load-5layers.tar    a docker-archive of the same files split into 5 layers
+// Each berthd measurement runs against a fresh daemon started as the tests
+// start it (its own temp data-root, exec-root, socket, daemon.json; the
+// driver through --storage-driver); the time is the docker CLI command alone
+// (spawn → exit), not the daemon's start. `tar -x` unpacks into a fresh
+// directory on the same filesystem. Figures are medians; ratios are against
+// the `tar -x` median measured here, never against remembered numbers.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  chmodSync, copyFileSync, createReadStream, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
+} from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
+const runs = Number(opt('--runs', 3)) || 3;
+const targetMiB = Number(opt('--size', 200)) || 200;
+const drivers = String(opt('--drivers', 'vfs,overlay2')).split(',').filter(Boolean);
+const cpuProfDir = opt('--cpu-prof', null) === null ? null : resolve(opt('--cpu-prof'));
+if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+const TARGET_RATIO = 1.5;
+const BUSYBOX = '/bin/busybox';
+const APPLETS = ['sh', 'echo', 'cat', 'ls', 'true', 'false', 'sleep', 'id', 'env', 'hostname', 'touch', 'rm', 'mkdir', 'pwd', 'cp', 'mv', 'tar', 'gzip'];
+
+const base = mkdtempSync(join(tmpdir(), 'berth-bench-import-'));
+const started = new Set(); // daemons still running, stopped on the way out whatever happens
+
+function sh(cmd, argv, opts = {}) {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);
+  return r.stdout;
+}
+
+// --- the rootfs and the archives (made once) ---------------------------------------
+
+/** Mixed sizes: many small files, a few hundred medium ones, a handful of large ones (~20/45/35 % of the bytes). */
+function fileSizes(totalBytes) {
+  const sizes = [];
+  const rnd = (lo, hi) => lo + Math.floor(Math.random() * (hi - lo));
+  let small = 0.2 * totalBytes, medium = 0.45 * totalBytes, large = 0.35 * totalBytes;
+  while (small > 0) { const s = rnd(512, 16 << 10); sizes.push(s); small -= s; }
+  while (medium > 0) { const s = rnd(64 << 10, 1 << 20); sizes.push(s); medium -= s; }
+  while (large > 0) { const s = rnd(4 << 20, 16 << 20); sizes.push(s); large -= s; }
+  return sizes.sort(() => Math.random() - 0.5);
+}
+
+const PARTS = 5;
+
+function makeRootfs(dir) {
+  mkdirSync(join(dir, 'bin'), { recursive: true });
+  mkdirSync(join(dir, 'etc'));
+  mkdirSync(join(dir, 'tmp'), { mode: 0o1777 });
+  chmodSync(join(dir, 'tmp'), 0o1777);
+  copyFileSync(BUSYBOX, join(dir, 'bin', 'busybox'));
+  chmodSync(join(dir, 'bin', 'busybox'), 0o755);
+  for (const a of APPLETS) symlinkSync('busybox', join(dir, 'bin', a));
+  writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  writeFileSync(join(dir, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
+  // The data lives in usr/share/part<N>/<dir>/…, so the 5-layer archive can split it by part.
+  const sizes = fileSizes(targetMiB * 1024 * 1024 - statSync(BUSYBOX).size);
+  let n = 0;
+  for (const size of sizes) {
+    const part = n % PARTS;
+    const sub = join(dir, 'usr', 'share', `part${part}`, `d${Math.floor(n / PARTS) % 40}`, `s${Math.floor(n / (PARTS * 40)) % 8}`);
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, `f${n}.bin`), randomBytes(size), { mode: n % 7 === 0 ? 0o755 : 0o644 });
+    n++;
+  }
+  return { files: n + APPLETS.length + 3 };
+}
+
+/** Every path under `rel` (dirs before their contents), for `tar --no-recursion -T`. */
+function walk(dir, rel) {
+  const out = [rel];
+  if (!lstatSync(join(dir, rel)).isDirectory()) return out;
+  for (const name of readdirSync(join(dir, rel)).sort()) out.push(...walk(dir, `${rel}/${name}`));
+  return out;
+}
+
+function tarOf(dir, out, paths) {
+  if (paths) {
+    const list = `${out}.list`;
+    writeFileSync(list, paths.join('\n') + '\n');
+    sh('tar', ['-C', dir, '--numeric-owner', '--no-recursion', '-cf', out, '-T', list]);
+    rmSync(list);
+  } else {
+    sh('tar', ['-C', dir, '--numeric-owner', '-cf', out, '.']);
+  }
+}
+
+function sha256File(path) {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path).on('data', (d) => h.update(d)).on('error', reject).on('end', () => resolve('sha256:' + h.digest('hex')));
+  });
+}
+
+/** A docker-archive (manifest.json, config, layer-N/layer.tar) of the given layer tars, written by tar(1). */
+async function dockerArchive(layerTars, out, tag) {
+  const stage = mkdtempSync(join(base, 'stage-'));
+  const diffIds = [];
+  const layers = [];
+  for (let i = 0; i < layerTars.length; i++) {
+    diffIds.push(await sha256File(layerTars[i]));
+    mkdirSync(join(stage, `layer-${i}`));
+    linkSync(layerTars[i], join(stage, `layer-${i}`, 'layer.tar')); // one link inside the archive: stored as a file
+    layers.push(`layer-${i}/layer.tar`);
+  }
+  const created = '2024-05-06T07:08:09Z';
+  const config = JSON.stringify({
+    architecture: process.arch === 'x64' ? 'amd64' : process.arch, os: 'linux', created,
+    config: { Cmd: ['/bin/sh'] },
+    history: layerTars.map((_, i) => ({ created, created_by: `bench layer ${i}` })),
+    rootfs: { type: 'layers', diff_ids: diffIds },
+  });
+  const cfgName = `${createHash('sha256').update(config).digest('hex')}.json`;
+  writeFileSync(join(stage, cfgName), config);
+  writeFileSync(join(stage, 'manifest.json'), JSON.stringify([{ Config: cfgName, RepoTags: [tag], Layers: layers }]));
+  sh('tar', ['-C', stage, '-cf', out, 'manifest.json', cfgName, ...layers.map((l) => l.split('/')[0])]);
+  rmSync(stage, { recursive: true, force: true });
+  return 'sha256:' + cfgName.slice(0, -5);
+}
+
+// --- berthd, as test/helpers/berthd-process.ts starts it ----------------------------
+
+const ping = (socketPath) => new Promise((resolve) => {
+  const req = request({ socketPath, path: '/_ping', timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
+  req.on('error', () => resolve(false));
+  req.on('timeout', () => { req.destroy(); resolve(false); });
+  req.end();
+});
+
+async function startBerthd(driver) {
+  const dir = mkdtempSync(join(base, `berthd-${driver}-`));
+  const socket = join(dir, 'berth.sock');
+  const cfg = join(dir, 'daemon.json');
+  writeFileSync(cfg, '{}\n');
+  const argv = ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'),
+    '--pidfile', join(dir, 'berthd.pid'), '--storage-driver', driver];
+  const child = cpuProfDir === null
+    ? spawn(join(root, 'bin/berthd'), argv, { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, join(root, 'bin/launch.cjs'), ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const t0 = Date.now();
+  while (!(existsSync(socket) && (await ping(socket)))) {
+    if (child.exitCode !== null) throw new Error(`berthd (${driver}) exited with ${child.exitCode}: ${stderr}`);
+    if (Date.now() - t0 > 30_000) { await stop(child); throw new Error(`berthd (${driver}) did not answer /_ping: ${stderr}`); }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const docker = (argv) => sh('docker', argv, { env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config') } });
+  return { dir, child, docker, stderr: () => stderr };
+}
+
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  process.kill(child.pid, 'SIGTERM');
+  const t = setTimeout(() => { if (child.exitCode === null) process.kill(child.pid, 'SIGKILL'); }, 15_000);
+  await done;
+  clearTimeout(t);
+}
+
+/** Wall time of `fn` in seconds, after a sync so that earlier writes are not flushed on its clock. */
+function timed(fn) {
+  sh('sync', []);
+  const t0 = performance.now();
+  fn();
+  return (performance.now() - t0) / 1000;
+}
+
+/** One berthd measurement: a fresh daemon, the command timed, its outcome checked, the daemon stopped and its dir removed. */
+async function onFreshBerthd(driver, argv, check) {
+  const d = await startBerthd(driver);
+  try {
+    const s = timed(() => d.docker(argv));
+    check(d);
+    return s;
+  } finally {
+    await stop(d.child);
+    rmSync(d.dir, { recursive: true, force: true });
+  }
+}
+
+function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; }
+
+async function main() {
+  if (!existsSync(BUSYBOX)) throw new Error(`${BUSYBOX} is needed (Debian: busybox-static)`);
+  if (spawnSync('docker', ['--version']).status !== 0) throw new Error('the docker CLI is needed');
+  const rootfsDir = join(base, 'rootfs');
+  mkdirSync(rootfsDir);
+  const t0 = performance.now();
+  const { files } = makeRootfs(rootfsDir);
+  const rootfsTar = join(base, 'rootfs.tar');
+  tarOf(rootfsDir, rootfsTar);
+  const rootfsDigest = await sha256File(rootfsTar);
+  const load1 = join(base, 'load-1layer.tar');
+  const id1 = await dockerArchive([rootfsTar], load1, 'bench:load1');
+  const partTars = [];
+  for (let i = 0; i < PARTS; i++) {
+    const paths = i === 0 ? ['.', ...walk(rootfsDir, './bin'), ...walk(rootfsDir, './etc'), './tmp', './usr', './usr/share'] : ['./usr', './usr/share'];
+    paths.push(...walk(rootfsDir, `./usr/share/part${i}`));
+    const out = join(base, `part${i}.tar`);
+    tarOf(rootfsDir, out, paths);
+    partTars.push(out);
+  }
+  const load5 = join(base, 'load-5layers.tar');
+  const id5 = await dockerArchive(partTars, load5, 'bench:load5');
+  rmSync(rootfsDir, { recursive: true, force: true });
+  const mib = (p) => statSync(p).size / 1024 / 1024;
+  console.log(`rootfs: ${files} files, rootfs.tar ${mib(rootfsTar).toFixed(1)} MiB, load-1layer.tar ${mib(load1).toFixed(1)} MiB, `
+    + `load-5layers.tar ${mib(load5).toFixed(1)} MiB (layers ${partTars.map((p) => mib(p).toFixed(0)).join('+')} MiB); made in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  for (const p of partTars) rmSync(p);
+
+  const cases = [
+    ['docker import rootfs.tar', ['import', rootfsTar, 'bench:import'], (d) => {
+      const layers = d.docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'bench:import']).trim();
+      if (layers !== JSON.stringify([rootfsDigest])) throw new Error(`import gave layers ${layers}`);
+    }],
+    ['docker load (1 layer)', ['load', '-q', '-i', load1], (d) => {
+      const id = d.docker(['image', 'inspect', '--format', '{{.Id}}', 'bench:load1']).trim();
+      if (id !== id1) throw new Error(`load gave ${id}, expected ${id1}`);
+    }],
+    ['docker load (5 layers)', ['load', '-q', '-i', load5], (d) => {
+      const id = d.docker(['image', 'inspect', '--format', '{{.Id}}', 'bench:load5']).trim();
+      if (id !== id5) throw new Error(`load gave ${id}, expected ${id5}`);
+    }],
+  ];
+  // Rounds interleave the baseline with every berthd row, so that all rows see the same machine (page cache,
+  // writeback, other load) rather than the baseline running in a quiet moment of its own.
+  const baseline = ['tar -x rootfs.tar (baseline)', '-', []];
+  const rows = [baseline, ...drivers.flatMap((driver) => cases.map(([name]) => [name, driver, []]))];
+  const failed = new Map();
+  for (let i = 0; i < runs; i++) {
+    // Baseline: tar -x of rootfs.tar into a fresh directory on the same filesystem.
+    const into = mkdtempSync(join(base, 'untar-'));
+    baseline[2].push(timed(() => sh('tar', ['-xf', rootfsTar, '-C', into])));
+    rmSync(into, { recursive: true, force: true });
+    for (const driver of drivers) {
+      for (const [name, argv, check] of cases) {
+        const key = `${name} on ${driver}`;
+        if (failed.has(key)) continue;
+        try {
+          rows.find(([n, d]) => n === name && d === driver)[2].push(await onFreshBerthd(driver, argv, check));
+        } catch (err) {
+          failed.set(key, err.message.split('\n')[0]);
+          console.error(`${key} not measured: ${failed.get(key)}`);
+        }
+      }
+    }
+  }
+  const tarX = median(baseline[2]);
+  const measured = rows.filter(([n, d]) => !failed.has(`${n} on ${d}`)).map(([n, d, times]) => [n, d, median(times), times]);
+
+  console.log(`runs per row: ${runs}; time = the command alone (docker CLI spawn → exit; the daemon is started before and is fresh for every run)`);
+  console.log(['what'.padEnd(30), 'driver'.padEnd(8), 'median s', '  runs s'.padEnd(24), 'x tar -x'].join(' | '));
+  let worst = 0;
+  for (const [name, driver, s, times] of measured) {
+    const ratio = s / tarX;
+    if (driver !== '-') worst = Math.max(worst, ratio);
+    console.log([name.padEnd(30), driver.padEnd(8), s.toFixed(2).padStart(8), times.map((t) => t.toFixed(2)).join(' ').padEnd(24), `${ratio.toFixed(2)}x`.padStart(8)].join(' | '));
+  }
+  if (measured.length > 1) {
+    const failing = measured.filter(([, d, s]) => d !== '-' && s / tarX > TARGET_RATIO).map(([n, d]) => `${n} (${d})`);
+    console.log(`target: berthd import/load at most ${TARGET_RATIO}x tar -x: ${failing.length === 0 && failed.size === 0 ? 'met' : `NOT met (worst ${worst.toFixed(2)}x; over: ${failing.join(', ') || 'none'}${failed.size ? `; not measured: ${[...failed.keys()].join(', ')}` : ''})`}`);
+  }
+  return failed.size === 0 ? 0 : 1;
+}
+
+// Interrupted: stop our daemons (by PID) and remove the temp dir before going.
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    for (const child of started) { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }
+    setTimeout(() => { rmSync(base, { recursive: true, force: true }); process.exit(130); }, 500);
+  });
+}
+
+let code = 0;
+try {
+  code = await main();
+} catch (err) {
+  console.error(err.stack ?? err);
+  code = 1;
+} finally {
+  for (const child of [...started]) await stop(child);
+  rmSync(base, { recursive: true, force: true });
+}
+process.exit(code);
