@@ -16,7 +16,7 @@ export interface BerthdProcess {
   child: ChildProcess;
   stderr(): string;
   /** Runs the real docker CLI against this daemon. */
-  docker(args: string[], opts?: { input?: string; timeoutMs?: number }): { status: number | null; stdout: string; stderr: string };
+  docker(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number }): { status: number | null; stdout: string; stderr: string };
   /** Stops the daemon (SIGTERM, or SIGKILL with `kill: true`) and starts it again on the same directories. */
   restart(opts?: { kill?: boolean }): Promise<void>;
   stop(): Promise<number | null>;
