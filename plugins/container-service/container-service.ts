@@ -44,7 +44,7 @@ import { ExecManager } from './exec-manager.js';
 import { HealthMonitor } from './health-monitor.js';
 import { chooseRuntime, validateHostConfig } from './host-config-rules.js';
 import { populateInitLayer } from './init-layer.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { Lifecycle } from './lifecycle.js';
 import { LogBackend } from './log-backend.js';
 import { commandOf, mergeImageConfig } from './merge-image-config.js';

@@ -1,6 +1,6 @@
 import type { ContainerRecord } from '../../kernel/index.js';
 import type { ContainerStore } from './container-store.js';
-import type { KeyedMutex } from './keyed-mutex.js';
+import type { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type { ContainerRuntime } from './live-task.js';
 import { RestartManager } from './restart-policy.js';
 import type { LaunchDeps } from './task-launcher.js';

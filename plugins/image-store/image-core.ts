@@ -7,7 +7,7 @@ import { chainIds, hexOf } from './digest.js';
 import { ImageDb } from './image-db.js';
 import { diffIdsOf, parseImageConfig } from './image-config.js';
 import { LayerStore, type LayerRecord } from './layer-store.js';
-import { KeyedMutex } from './mutex.js';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { ReferenceStore } from './reference-store.js';
 import { familiarString, isNamed, parseAnyReference, tagNameOnly, type Reference } from './reference.js';
 

@@ -8,7 +8,7 @@ import {
 } from '../../kernel/index.js';
 import { hexOf, randomId, sha256 } from './digest.js';
 import { readRegistrations, syncDir, writeRegistration } from './layerdb-files.js';
-import { KeyedMutex } from './mutex.js';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { TarSplitter, assembleTar, assembledSize } from './tar-split.js';
 
 /**
