@@ -1,6 +1,6 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { dockerCliAvailable, runBerthd, startBerthd, type BerthdProcess } from '../helpers/berthd-process.js';
@@ -65,8 +65,11 @@ describe('the stock docker CLI against berthd', { skip }, () => {
 });
 
 describe('berthd configuration errors', () => {
+  let dir: string;
+  beforeEach(async () => { dir = await mkdtemp(join(os.tmpdir(), 'berth-cfg-')); });
+  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+
   it('refuses an unknown daemon.json key, naming it', async () => {
-    const dir = await (await import('node:fs/promises')).mkdtemp(join(os.tmpdir(), 'berth-cfg-'));
     const file = join(dir, 'daemon.json');
     await writeFile(file, JSON.stringify({ 'storage-drivr': 'vfs' }));
     const r = runBerthd(['--config-file', file, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'p'), '-H', `unix://${join(dir, 's.sock')}`]);
@@ -75,11 +78,9 @@ describe('berthd configuration errors', () => {
     const v = runBerthd(['--validate', '--config-file', file]);
     assert.equal(v.status, 1);
     assert.match(v.stderr, /storage-drivr/);
-    await (await import('node:fs/promises')).rm(dir, { recursive: true, force: true });
   });
 
   it('refuses a key set both as a flag and in the file', async () => {
-    const dir = await (await import('node:fs/promises')).mkdtemp(join(os.tmpdir(), 'berth-cfg-'));
     const file = join(dir, 'daemon.json');
     await writeFile(file, JSON.stringify({ debug: true }));
     const r = runBerthd(['--validate', '--config-file', file, '--debug']);
@@ -93,7 +94,6 @@ describe('berthd configuration errors', () => {
     const ok = runBerthd(['--validate', '--config-file', file]);
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(ok.stderr, 'configuration OK\n');
-    await (await import('node:fs/promises')).rm(dir, { recursive: true, force: true });
   });
 
   it('prints its version', () => {
