@@ -13,29 +13,30 @@ export function token<T>(description: string): Token<T> {
 }
 
 export class Scope {
-  private readonly container: Container;
+  private container?: Container;
+  /** Bindings made before the container exists; most scopes are never resolved from. */
+  private readonly pending: Array<(c: Container) => void> = [];
   private disposed = false;
 
-  constructor(parent?: Scope) {
-    this.container = new Container({ parent: parent?.container, defaultScope: 'Singleton' });
-  }
+  constructor(private readonly parent?: Scope) {}
 
   /** Binds a value under a token in this scope. */
   bindValue<T>(tok: Token<T>, value: T): void {
-    this.container.bind<T>(tok).toConstantValue(value);
+    this.apply((c) => c.bind<T>(tok).toConstantValue(value));
   }
 
   /** Binds an @injectable class as a singleton under a token (or itself). */
   bindClass<T>(tok: Token<T> | (new (...args: never[]) => T), cls: new (...args: never[]) => T): void {
-    this.container.bind<T>(tok as never).to(cls as never).inSingletonScope();
+    this.apply((c) => c.bind<T>(tok as never).to(cls as never).inSingletonScope());
   }
 
   get<T>(tok: Token<T> | (new (...args: never[]) => T)): T {
-    return this.container.get<T>(tok as never);
+    return this.resolve().get<T>(tok as never);
   }
 
   tryGet<T>(tok: Token<T>): T | undefined {
-    return this.container.isBound(tok) ? this.container.get<T>(tok) : undefined;
+    const c = this.resolve();
+    return c.isBound(tok) ? c.get<T>(tok) : undefined;
   }
 
   child(): Scope {
@@ -46,7 +47,26 @@ export class Scope {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.container.unbindAllAsync();
+    this.pending.length = 0;
+    await this.container?.unbindAllAsync();
+  }
+
+  /**
+   * The inversify container, created on first resolution: building one and
+   * its bindings costs several milliseconds, and start-up binds far more
+   * than it ever resolves.
+   */
+  private resolve(): Container {
+    if (!this.container) {
+      this.container = new Container({ parent: this.parent?.resolve(), defaultScope: 'Singleton' });
+      for (const bind of this.pending.splice(0)) bind(this.container);
+    }
+    return this.container;
+  }
+
+  private apply(bind: (c: Container) => void): void {
+    if (this.container) bind(this.container);
+    else this.pending.push(bind);
   }
 }
 

@@ -70,12 +70,14 @@ export class LibcontainerDriver implements ExecDriver {
     const caps: ExecCapability[] = ['tty', 'resize', 'pause', 'exec', 'pids', 'stats', 'update', 'oom-detection', 'live-restore'];
     if (o.socatPath) caps.push('stdin');
     this.capabilities = new Set(caps);
-    void this.probeVersions();
+    // Spawning runtimes costs the main thread ~10 ms; do it once the daemon
+    // answers, not while it starts (a /version before then omits the versions).
+    setTimeout(() => void this.probeVersions(), 200).unref();
   }
 
   private readonly versions = new Map<string, string>();
 
-  /** `<runtime> --version` for /version's components, in the background so activation stays fast. */
+  /** `<runtime> --version` for /version's components, shortly after start so activation stays fast. */
   private async probeVersions(): Promise<void> {
     for (const [name, rt] of Object.entries(this.o.runtimes)) {
       const v = await this.cli(name, rt).version().catch(() => '');

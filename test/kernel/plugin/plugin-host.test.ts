@@ -180,3 +180,29 @@ describe('PluginHost reload', () => {
     await k.shutdown();
   });
 });
+
+describe('plugin DI scopes', () => {
+  it('give each plugin a child scope that resolves kernel services and its own @injectable classes', async () => {
+    const { definePlugin, injectable, inject, LoggerToken, EventBusToken } = await import('../../../kernel/index.js');
+    @injectable()
+    class Greeter {
+      constructor(@inject(EventBusToken) readonly bus: unknown, @inject(LoggerToken) readonly log: unknown) {}
+    }
+    const dir = await tempDir();
+    const k = new Kernel([definePlugin<{ greeter: Greeter; sameBus: boolean }>({
+      id: 'di', point: ExtensionPoint.HostInfo, name: 'di', swap: 'live',
+      activate(ctx) {
+        ctx.scope.bindClass(Greeter, Greeter);
+        const greeter = ctx.scope.get(Greeter);
+        return { greeter, sameBus: greeter.bus === ctx.events };
+      },
+    })], silentLogger);
+    await k.start(testConfig(dir.path));
+    const inst = k.plugins.current<{ greeter: Greeter; sameBus: boolean }>(ExtensionPoint.HostInfo);
+    assert.ok(inst.greeter instanceof Greeter);
+    assert.equal(inst.sameBus, true);
+    assert.equal(inst.greeter.log, silentLogger);
+    await k.shutdown();
+    await dir.cleanup();
+  });
+});
