@@ -3,21 +3,13 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dockerCliAvailable, startBerthd, type BerthdProcess } from '../helpers/berthd-process.js';
+import { dockerCliAvailable, startBerthd, type BerthdProcess, overlay2Supported } from '../helpers/berthd-process.js';
 import { busyboxAvailable, busyboxRootfsTar } from '../helpers/busybox-rootfs.js';
 import { configFor, dockerArchive, fileLayer, ociArchive, sha256sum } from '../helpers/image-archives.js';
 
 const skip = !dockerCliAvailable ? 'the docker CLI is not installed' : !busyboxAvailable ? 'busybox-static is not installed' : false;
 
-/** overlay2 needs a kernel and backing filesystem that allow it; find out once. */
-async function overlaySupported(): Promise<boolean> {
-  if (skip) return false;
-  const d = await startBerthd({ 'storage-driver': 'overlay2' }).catch(() => null);
-  if (!d) return false;
-  await d.stop();
-  return true;
-}
-const overlayOk = await overlaySupported();
+const overlayOk = !skip && (await overlay2Supported());
 
 for (const driver of ['vfs', 'overlay2']) {
   const driverSkip = skip || (driver === 'overlay2' && !overlayOk ? 'overlay2 is not supported here' : false);

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/pro
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dockerCliAvailable, startBerthd, type BerthdProcess } from '../helpers/berthd-process.js';
+import { dockerCliAvailable, startBerthd, type BerthdProcess, overlay2Supported } from '../helpers/berthd-process.js';
 import { configFor, dockerArchive, sha256sum } from '../helpers/image-archives.js';
 import { actualLayout, expectedLayout, imageRoot, mountsUnder, storedImages, taggedImageIds } from '../helpers/image-store-disk.js';
 
@@ -30,14 +30,7 @@ const skip = !dockerCliAvailable ? 'the docker CLI is not installed' : false;
 const MiB = 1024 * 1024;
 const LAYERS = 4;
 
-async function overlaySupported(): Promise<boolean> {
-  if (skip) return false;
-  const d = await startBerthd({ 'storage-driver': 'overlay2' }).catch(() => null);
-  if (!d) return false;
-  await d.stop();
-  return true;
-}
-const overlayOk = await overlaySupported();
+const overlayOk = !skip && (await overlay2Supported());
 
 interface Fixtures {
   dir: string;

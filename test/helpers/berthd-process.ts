@@ -106,3 +106,12 @@ export function runBerthd(args: string[]): { status: number | null; stdout: stri
 }
 
 export const dockerCliAvailable = spawnSync('docker', ['--version']).status === 0;
+
+/** Whether berthd can run on overlay2 here (kernel and backing filesystem allow it); starts a daemon once to find out. */
+export async function overlay2Supported(): Promise<boolean> {
+  if (!dockerCliAvailable) return false;
+  const d = await startBerthd({ 'storage-driver': 'overlay2' }).catch(() => null);
+  if (!d) return false;
+  await d.stop();
+  return true;
+}
