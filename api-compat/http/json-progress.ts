@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { humanSize } from '../../lib/go-size.js';
 
 /**
  * Docker's JSON progress stream ("jsonmessage"), used by pull, push, import,
@@ -55,11 +56,5 @@ export function renderBar(current: number, total?: number): string {
   return `[${'='.repeat(filled)}>${' '.repeat(50 - filled)}] ${humanSize(current).padStart(8)}/${humanSize(total)}`;
 }
 
-/** go-units HumanSize: decimal units with 4 significant digits ("32.77kB"). */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let i = 0;
-  let v = bytes;
-  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-  return `${Number(v.toPrecision(4))}${units[i]}`;
-}
+/** go-units HumanSize lives in lib/go-size.ts; re-exported for existing callers. */
+export { humanSize };

@@ -6,6 +6,7 @@ import hostInfo from '../../plugins/host-info/manifest.js';
 import imageStore from '../../plugins/image-store/manifest.js';
 import graphOverlay from '../../plugins/graph-overlay/manifest.js';
 import graphVfs from '../../plugins/graph-vfs/manifest.js';
+import graphBtrfs from '../../plugins/graph-btrfs/manifest.js';
 import volumeLocal from '../../plugins/volume-local/manifest.js';
 import logJsonFile from '../../plugins/log-json-file/manifest.js';
 import execLibcontainer from '../../plugins/exec-libcontainer/manifest.js';
@@ -20,6 +21,7 @@ export const builtins: AnyManifest[] = [
   eventLog,
   graphOverlay,
   graphVfs,
+  graphBtrfs,
   volumeLocal,
   logJsonFile,
   imageStore,

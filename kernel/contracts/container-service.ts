@@ -194,6 +194,8 @@ export interface HostConfig {
   PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
   Privileged?: boolean;
   ReadonlyRootfs?: boolean;
+  /** `--storage-opt`: handed to the graph driver for the container's layers (e.g. btrfs `size`). */
+  StorageOpt?: Record<string, string> | null;
   [key: string]: unknown;
 }
 

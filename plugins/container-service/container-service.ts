@@ -196,14 +196,16 @@ export class LocalContainerService implements ContainerService {
     try {
       // Held like dockerd's layerdb/mounts/<id>: the image's layers outlive `rmi -f` while the container exists.
       const top = await images.holdLayers(id, image.id);
-      await graph.createReadWrite(`${id}-init`, top);
+      // As dockerd's layer store: both the init layer and the container layer get the --storage-opt.
+      const layerOpts = { storageOpt: hostConfig.StorageOpt ?? undefined };
+      await graph.createReadWrite(`${id}-init`, top, layerOpts);
       const initRoot = await graph.get(`${id}-init`);
       try {
         await populateInitLayer(initRoot);
       } finally {
         await graph.put(`${id}-init`);
       }
-      await graph.createReadWrite(id, `${id}-init`);
+      await graph.createReadWrite(id, `${id}-init`, layerOpts);
       mountPoints = await this.volumes.create(id, mountPlan, layerRoot(graph, id));
       const rec: ContainerRecord = {
         Id: id,

@@ -24,15 +24,16 @@ export interface BerthdProcess {
 
 /**
  * Starts bin/berthd on its own temp data-root, exec-root, pidfile, socket and
- * daemon.json (never a system path), and waits for `/_ping`.
+ * daemon.json (never a system path), and waits for `/_ping`. `dataRoot` puts
+ * the data root elsewhere (a test filesystem such as a loop-mounted btrfs).
  */
-export async function startBerthd(config: object = {}, extraArgs: string[] = []): Promise<BerthdProcess> {
+export async function startBerthd(config: object = {}, extraArgs: string[] = [], opts: { dataRoot?: string } = {}): Promise<BerthdProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-e2e-'));
   const socket = join(dir, 'berth.sock');
   const configFile = join(dir, 'daemon.json');
   await writeFile(configFile, JSON.stringify(config));
   const argv = ['--config-file', configFile, '-H', `unix://${socket}`,
-    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid'), ...extraArgs];
+    '--data-root', opts.dataRoot ?? join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid'), ...extraArgs];
   let err = '';
   const launch = () => {
     const c = spawn(BERTHD, argv, { stdio: ['ignore', 'ignore', 'pipe'] });

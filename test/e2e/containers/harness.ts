@@ -23,9 +23,9 @@ export interface ContainerDaemon {
   stop(): Promise<void>;
 }
 
-export async function startContainerDaemon(config: Record<string, unknown> = {}): Promise<ContainerDaemon> {
+export async function startContainerDaemon(config: Record<string, unknown> = {}, opts: { dataRoot?: string } = {}): Promise<ContainerDaemon> {
   const cgroupParent = `/berth-e2e-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const d = await startBerthd({ 'cgroup-parent': cgroupParent, ...config });
+  const d = await startBerthd({ 'cgroup-parent': cgroupParent, ...config }, [], opts);
   try {
     await importBusybox(d);
   } catch (err) {
