@@ -13,6 +13,7 @@ import { containerOpsRoutes } from './container-ops.js';
 import { containerArchiveRoutes } from './container-archive.js';
 import { containerAttachPlainRoutes } from './container-attach-plain.js';
 import { hijackedRoutes } from './hijacked.js';
+import { commitRoutes } from './commit.js';
 import type { HijackRouter } from '../http/hijack.js';
 import type { ApiDeps } from '../http/api-context.js';
 
@@ -21,6 +22,7 @@ export const routeModules: RouteModule[] = [systemRoutes, eventRoutes, swarmRout
 routeModules.push(imageRoutes);
 routeModules.push(volumeRoutes);
 routeModules.push(containerRoutes);
+routeModules.push(commitRoutes);
 routeModules.push(containerLifecycleRoutes, containerLogRoutes, execRoutes, containerStatsRoutes, containerOpsRoutes, containerArchiveRoutes, containerAttachPlainRoutes);
 
 /** The hijacked (upgraded) endpoints: attach and exec start. */

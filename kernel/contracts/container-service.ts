@@ -62,6 +62,12 @@ export interface ContainerService {
   archivePath(ref: string, path: string): Promise<{ stat: PathStat; tar: Readable }>;
   /** `docker cp` in: extracts a tar into an existing directory of the container. */
   extractToDir(ref: string, path: string, tar: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void>;
+  /**
+   * `docker commit` (dockerd's CreateImageFromContainer): pauses a running
+   * container unless told not to, makes an image of its read-write layer
+   * and emits the container's `commit` event. Returns the image ID.
+   */
+  commit(ref: string, opts: CommitOptions): Promise<string>;
   /** The container's stored log, and with `follow` what it writes next. */
   logs(ref: string, opts: LogsRequest): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry> }>;
 
@@ -102,6 +108,22 @@ export interface PathStat {
 /** `POST /containers/{id}/update` body: zero fields are left as they are, as dockerd does. */
 export interface UpdateConfig extends Resources {
   RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+}
+
+/** `POST /commit` query and body. */
+export interface CommitOptions {
+  repo?: string;
+  tag?: string;
+  author: string;
+  comment: string;
+  /** `--change` Dockerfile lines. */
+  changes: string[];
+  /** Pause a running container while its layer is read (the default from API 1.13). */
+  pause: boolean;
+  /** A Config sent in the body; the container's own when absent. */
+  config?: ContainerConfig | null;
+  /** Engine version written as the image's `docker_version`. */
+  dockerVersion: string;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';

@@ -73,6 +73,16 @@ export interface ImageStore {
   /** Drops the hold of `holdLayers`; layers nothing else uses are removed. Releasing twice is harmless. */
   releaseLayers(containerId: string): Promise<void>;
 
+  /**
+   * `docker commit` (dockerd's ImageService.CommitImage): registers `diff`,
+   * the container's changes as a layer tar, on top of the parent image's
+   * layers and stores the child image config dockerd's NewChildImage makes
+   * (history entry, container, container_config, docker_version). Tags it
+   * with `repo[:tag]` when given. Returns the new image ID (`sha256:…`)
+   * and the familiar reference it was tagged with ('' for none).
+   */
+  commit(req: CommitRequest): Promise<{ id: string; ref: string }>;
+
   dispose(): Promise<void>;
 }
 
@@ -208,6 +218,27 @@ export interface ImportOptions {
   changes: string[];
   /** `os[/arch[/variant]]`; the host's platform when absent. */
   platform?: string;
+}
+
+/** What `commit` needs: the container's side, already merged as dockerd's CreateImageFromContainer does. */
+export interface CommitRequest {
+  /** The container's image (ID); its layers are the new layer's parents. */
+  parentImageId: string;
+  /** Opens the uncompressed tar of the container's read-write layer (with whiteouts), once the request checked out. */
+  diff(): Promise<Readable>;
+  containerId: string;
+  author: string;
+  comment: string;
+  /** The request's Config, or the container's when it sent none; `changes` apply to it. */
+  config: ContainerConfig;
+  /** `--change` Dockerfile lines (CMD, ENV, EXPOSE, …). */
+  changes: string[];
+  /** The container's config as it is (`container_config`, and `created_by` from its Cmd). */
+  containerConfig: ContainerConfig;
+  /** `docker_version` in the config. */
+  dockerVersion: string;
+  repo?: string;
+  tag?: string;
 }
 
 /** Where `load` reports: layer progress (when not quiet) and its result lines. */

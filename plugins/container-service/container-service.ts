@@ -9,6 +9,7 @@ import {
   ExtensionPoint,
   type AttachRequest,
   type AttachStreams,
+  type CommitOptions,
   type ConsoleSize,
   type ContainerRecord,
   type ContainerService,
@@ -34,6 +35,7 @@ import {
   type WaitCondition,
 } from '../../kernel/index.js';
 import { exportRootfs } from './export-rootfs.js';
+import { commitContainer } from './commit.js';
 import { psForPids, validatePsArgs } from './ps-output.js';
 import { RestartManager } from './restart-policy.js';
 import { applyUpdate } from './update-config.js';
@@ -414,6 +416,10 @@ export class LocalContainerService implements ContainerService {
     const c = this.store.resolve(ref);
     await this.archive.extract(c, path, ref, tar, opts);
     this.emit('extract-to-dir', c);
+  }
+
+  commit(ref: string, opts: CommitOptions): Promise<string> {
+    return commitContainer(this.ctx, this.lifecycle, ref, opts);
   }
 
   attach(ref: string, req: AttachRequest, connect: (info: { tty: boolean }) => AttachStreams): Promise<void> {

@@ -1,12 +1,13 @@
 import type { Readable } from 'node:stream';
 import { NotFoundError } from '../../kernel/index.js';
 import type {
-  DeleteRecord, EventBus, GraphDriver, HistoryEntry, ImageInfo, ImageStore, ImportOptions, LoadOutput, Logger, PruneOptions, PruneReport,
+  CommitRequest, DeleteRecord, EventBus, GraphDriver, HistoryEntry, ImageInfo, ImageStore, ImportOptions, LoadOutput, Logger, PruneOptions, PruneReport,
 } from '../../kernel/index.js';
 import { ImageCore, type ContainerUse } from './image-core.js';
 import { pruneImages, removeImage } from './image-delete.js';
 import { imageHistory } from './image-history.js';
 import { importImage } from './image-import.js';
+import { commitImage } from './image-commit.js';
 import { loadImages } from './image-load.js';
 import { saveImages } from './image-save.js';
 import { tagImage } from './image-tag.js';
@@ -120,6 +121,10 @@ export class LocalImageStore implements ImageStore {
 
   releaseLayers(containerId: string): Promise<void> {
     return this.core.layers.releaseMount(containerId);
+  }
+
+  commit(req: CommitRequest): Promise<{ id: string; ref: string }> {
+    return commitImage(this.core, req);
   }
 
   async dispose(): Promise<void> {

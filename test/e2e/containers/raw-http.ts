@@ -48,7 +48,8 @@ export function rawExchange(socketPath: string, method: string, path: string, op
 export function apiJson(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = request({ socketPath, method, path, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {} }, (res) => {
+    // No keep-alive: a pooled socket the daemon closed meanwhile (keepAliveTimeout) would fail with EPIPE.
+    const req = request({ socketPath, method, path, agent: false, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {} }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
