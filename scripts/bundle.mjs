@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // Bundles the compiled daemon (dist/cmd/berthd/main.js) into one CommonJS
 // file, dist/berthd.cjs, then records V8's code cache for it
-// (dist/berthd.cache) by starting it once with --version. Resolving and
+// (dist/berthd.cache) from one real start-up (see recordCodeCache). Resolving and
 // compiling several hundred module files of koa and inversify at every start
 // costs more than the daemon's own start-up; one pre-linked, pre-compiled
 // file is what makes berthd start fast (bin/launch.cjs loads it).
 // tsc runs first, so decorator metadata is already emitted.
 import { build } from 'esbuild';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -48,11 +51,66 @@ await build({
   logLevel: 'warning',
   plugins: [slimMimeDb],
 });
-const warm = spawnSync(process.execPath, [`${root}bin/launch.cjs`, '--version'], {
-  env: { ...process.env, BERTH_WRITE_CODE_CACHE: '1', NODE_EXTRA_CA_CERTS: '' },
-  encoding: 'utf8',
-});
-if (warm.status !== 0) {
-  console.error(`bundle smoke test failed:\n${warm.stdout}${warm.stderr}`);
+// Smoke test: the bundle starts and answers --version.
+const smoke = spawnSync(process.execPath, [`${root}bin/launch.cjs`, '--version'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: '' }, encoding: 'utf8' });
+if (smoke.status !== 0) {
+  console.error(`bundle smoke test failed:\n${smoke.stdout}${smoke.stderr}`);
   process.exit(1);
+}
+await recordCodeCache();
+
+/**
+ * V8's code cache holds the functions compiled by the time it is written, so
+ * it is recorded from a real start-up: a daemon on throw-away directories that
+ * boots every plugin and answers the requests a docker CLI sends first
+ * (/_ping, /version, /info). Without it, all of that code would be compiled
+ * lazily at every start. Where a daemon cannot start here (not root), the
+ * cache comes from a --version run, which covers module loading only.
+ */
+async function recordCodeCache() {
+  const env = { ...process.env, BERTH_WRITE_CODE_CACHE: '1', NODE_EXTRA_CA_CERTS: '' };
+  const launch = `${root}bin/launch.cjs`;
+  if (process.getuid?.() === 0 && (await trainingRun(launch, env))) return;
+  rmSync(`${root}dist/berthd.cache`, { force: true });
+  const r = spawnSync(process.execPath, [launch, '--version'], { env, encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(`code cache run failed:\n${r.stdout}${r.stderr}`);
+    process.exit(1);
+  }
+}
+
+async function trainingRun(launch, env) {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-codecache-'));
+  const socket = join(dir, 'berth.sock');
+  writeFileSync(join(dir, 'daemon.json'), '{}\n');
+  const child = spawn(process.execPath, [launch, '--config-file', join(dir, 'daemon.json'), '-H', `unix://${socket}`,
+    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((r) => child.once('exit', (code) => r(code)));
+  try {
+    const t0 = Date.now();
+    while ((await get(socket, '/_ping')) !== 200) {
+      if (child.exitCode !== null || Date.now() - t0 > 20_000) throw new Error(`daemon did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const path of ['/_ping', '/version', '/v1.51/version', '/v1.51/info', '/v1.51/containers/json?all=1', '/v1.51/images/json']) await get(socket, path);
+    child.kill('SIGTERM');
+    return (await exited) === 0;
+  } catch (err) {
+    console.error(`code cache from a start-up not recorded (${err.message.split('\n')[0]}); using a --version run`);
+    child.kill('SIGKILL');
+    await exited;
+    return false;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function get(socketPath, path) {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path, method: 'GET' }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
 }

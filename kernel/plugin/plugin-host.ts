@@ -23,6 +23,15 @@ export interface PluginStatus {
   timings: Partial<Record<'activate' | 'start' | 'stop' | 'dispose', number>>;
 }
 
+/** What `bootOne` needs from the boot in progress. */
+interface BootState {
+  disabled: Set<string>;
+  required: Set<string>;
+  candidates: Map<ExtensionPointId, string[]>;
+  settle(id: string): Promise<void>;
+  pointSettled(point: ExtensionPointId): Promise<void>;
+}
+
 interface Record_ {
   manifest: AnyManifest;
   status: PluginStatus;
@@ -61,7 +70,13 @@ export class PluginHost {
     return this.config;
   }
 
-  /** Activates every plugin that is selected and supported, in dependency order. */
+  /**
+   * Activates every plugin that is selected and supported. A plugin waits only
+   * for the providers of the points it requires, so independent plugins
+   * activate concurrently: the API server builds its routes while the graph
+   * driver waits for its test mount. Providers of a single point are still
+   * tried one after another, in candidate order, until one is active.
+   */
   async boot(config: DaemonConfig): Promise<void> {
     if (this.phase !== 'new') return;
     this.config = config;
@@ -69,30 +84,53 @@ export class PluginHost {
     const required = new Set(config.berth?.require ?? []);
     const candidates = this.chooseCandidates(config, disabled);
 
-    for (const m of this.registry.ordered()) {
-      const rec = this.records.get(m.id)!;
-      if (disabled.has(m.id)) { this.setState(rec, 'disabled', 'disabled in daemon.json (berth.disable)'); continue; }
-      const single = POINTS[m.point].cardinality === 'single';
-      if (single && this.selected.has(m.point)) { this.setState(rec, 'inactive', `another ${POINTS[m.point].title} is active`); continue; }
-      if (single && !candidates.get(m.point)?.includes(m.id)) { this.setState(rec, 'inactive', 'not selected'); continue; }
-      const missing = (m.requires ?? []).find((p) => !this.hasProvider(p));
-      if (missing) {
-        this.setState(rec, 'skipped', `requires a ${POINTS[missing].title}, and none is active`);
-      } else {
-        await this.activateInto(rec, config);
+    const settled = new Map<string, Promise<void>>();
+    const settle = (id: string): Promise<void> => {
+      let p = settled.get(id);
+      if (!p) {
+        p = this.bootOne(this.registry.get(id)!, config, { disabled, required, candidates, settle, pointSettled });
+        settled.set(id, p);
       }
-      const explicit = single && this.explicitSelection(config, m.point) === m.name;
-      if (rec.status.state !== 'active' && (required.has(m.id) || explicit)) {
-        throw new InvalidParameterError(this.fatalMessage(m, rec.status));
-      }
-      if (rec.status.state === 'active' && single) this.selected.set(m.point, m.id);
-    }
+      return p;
+    };
+    const pointSettled = (point: ExtensionPointId) => Promise.all(this.registry.providers(point).map((m) => settle(m.id))).then(() => undefined);
+    const ordered = this.registry.ordered();
+    const results = await Promise.allSettled(ordered.map((m) => settle(m.id)));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
     for (const [point, ids] of candidates) {
       if (!this.selected.has(point) && ids.length === 0 && this.explicitSelection(config, point)) {
         throw new InvalidParameterError(`${POINTS[point].title} ${this.explicitSelection(config, point)} is not supported by any plugin`);
       }
     }
     this.phase = 'booted';
+  }
+
+  /** Decides and activates one plugin once what it depends on has settled. */
+  private async bootOne(m: AnyManifest, config: DaemonConfig, b: BootState): Promise<void> {
+    const rec = this.records.get(m.id)!;
+    if (b.disabled.has(m.id)) { this.setState(rec, 'disabled', 'disabled in daemon.json (berth.disable)'); return; }
+    const single = POINTS[m.point].cardinality === 'single';
+    if (single) {
+      const order = b.candidates.get(m.point) ?? [];
+      const at = order.indexOf(m.id);
+      if (at < 0) { this.setState(rec, 'inactive', 'not selected'); return; }
+      // Single points: the previous candidate must have failed or skipped first.
+      if (at > 0) await b.settle(order[at - 1]!);
+      if (this.selected.has(m.point)) { this.setState(rec, 'inactive', `another ${POINTS[m.point].title} is active`); return; }
+    }
+    await Promise.all((m.requires ?? []).map((p) => b.pointSettled(p)));
+    const missing = (m.requires ?? []).find((p) => !this.hasProvider(p));
+    if (missing) {
+      this.setState(rec, 'skipped', `requires a ${POINTS[missing].title}, and none is active`);
+    } else {
+      await this.activateInto(rec, config);
+    }
+    const explicit = single && this.explicitSelection(config, m.point) === m.name;
+    if (rec.status.state !== 'active' && (b.required.has(m.id) || explicit)) {
+      throw new InvalidParameterError(this.fatalMessage(m, rec.status));
+    }
+    if (rec.status.state === 'active' && single) this.selected.set(m.point, m.id);
   }
 
   /** Calls `start` on every active plugin, in activation order. */

@@ -2,7 +2,7 @@ import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ExtensionPoint, Kernel, silentLogger, type KernelTopics } from '../../../kernel/index.js';
+import { definePlugin, ExtensionPoint, Kernel, silentLogger, type KernelTopics } from '../../../kernel/index.js';
 import { tempDir, testConfig, tracePlugin } from '../../helpers/kernel-fixtures.js';
 
 describe('PluginHost lifecycle', () => {
@@ -25,6 +25,43 @@ describe('PluginHost lifecycle', () => {
     const timings = kernel.plugins.statuses().find((s) => s.id === 'host')!.timings;
     assert.equal(typeof timings.activate, 'number');
     assert.equal(typeof timings.dispose, 'number');
+  });
+
+  it('activates independent plugins concurrently and dependants only after their providers', { timeout: 10_000 }, async () => {
+    // The graph driver finishes only once the API server has activated: a
+    // sequential boot (graph first in the list) would never get there.
+    let apiActivated!: () => void;
+    const apiDone = new Promise<void>((r) => { apiActivated = r; });
+    const trace: string[] = [];
+    const graph = definePlugin<unknown>({
+      id: 'graph', point: ExtensionPoint.GraphDriver, name: 'g', swap: 'restart-only',
+      async activate() { trace.push('graph:begin'); await apiDone; trace.push('graph:end'); return {}; },
+    });
+    const images = definePlugin<unknown>({
+      id: 'images', point: ExtensionPoint.ImageStore, name: 'images', swap: 'restart-only', requires: [ExtensionPoint.GraphDriver],
+      activate() { trace.push('images'); return {}; },
+    });
+    const api = definePlugin<unknown>({
+      id: 'api', point: ExtensionPoint.ApiServer, name: 'api', swap: 'restart-only',
+      activate() { trace.push('api'); apiActivated(); return {}; },
+    });
+    const kernel = new Kernel([graph, images, api], silentLogger);
+    await kernel.start(testConfig(dir.path));
+    assert.deepEqual(trace, ['graph:begin', 'api', 'graph:end', 'images']);
+    await kernel.shutdown();
+  });
+
+  it('tries single-point candidates by priority whatever the registration order', async () => {
+    const trace: string[] = [];
+    const kernel = new Kernel([
+      tracePlugin(trace, 'graph-low', ExtensionPoint.GraphDriver, { name: 'low', priority: 50 }),
+      tracePlugin(trace, 'graph-high', ExtensionPoint.GraphDriver, { name: 'high', priority: 5, fail: 'skip' }),
+      tracePlugin(trace, 'graph-mid', ExtensionPoint.GraphDriver, { name: 'mid', priority: 20 }),
+    ], silentLogger);
+    await kernel.start(testConfig(dir.path));
+    assert.deepEqual(trace.filter((t) => t.endsWith(':activate')), ['graph-high:activate', 'graph-mid:activate']);
+    assert.equal(kernel.plugins.selectedName(ExtensionPoint.GraphDriver), 'mid');
+    await kernel.shutdown();
   });
 
   it('records a skip apart from a failure, and skips dependants of a missing point', async () => {
