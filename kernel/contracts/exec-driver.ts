@@ -211,7 +211,12 @@ export interface HostConfigSubset extends Resources {
   /** Joins an existing network namespace (container:<id>, a bridge sandbox). */
   NetworkNamespacePath?: string;
   PidMode?: string;
+  /** `--pid container:<id>`: the other container's pid namespace (`/proc/<pid>/ns/pid`). */
+  PidNamespacePath?: string;
+  /** `host`, `private`, `shareable`, `none`, `container:<id>` (resolved to `IpcNamespacePath`). */
   IpcMode?: string;
+  /** `--ipc container:<id>`: the other container's ipc namespace (`/proc/<pid>/ns/ipc`). */
+  IpcNamespacePath?: string;
   UTSMode?: string;
   /** `private` or `host`; dockerd's default is private on cgroup v2, host on v1. */
   CgroupnsMode?: string;

@@ -36,6 +36,8 @@ import {
 } from '../../kernel/index.js';
 import { exportRootfs } from './export-rootfs.js';
 import { commitContainer } from './commit.js';
+import { prepareNamespaceModes } from './shared-namespaces.js';
+import { releaseShm } from './ipc-shm.js';
 import { psForPids, validatePsArgs } from './ps-output.js';
 import { RestartManager } from './restart-policy.js';
 import { applyUpdate } from './update-config.js';
@@ -102,6 +104,7 @@ export class LocalContainerService implements ContainerService {
       runtimes: new Map(),
       emit: (action, rec, extra) => this.emit(action, rec, extra),
       shuttingDown: false,
+      resolveContainer: (ref) => this.store.resolve(ref),
       networkPeer: (ref) => {
         const peer = this.store.resolve(ref);
         if (!peer.State.Running || peer.State.Restarting || !peer.State.Pid) throw new ConflictError(`cannot join network of a non running container: ${ref}`);
@@ -190,6 +193,7 @@ export class LocalContainerService implements ContainerService {
     hostConfig.Runtime = runtime;
     const mountPlan = planMountPoints({ Config: config, HostConfig: hostConfig }, (ref) => this.store.resolve(ref));
 
+    prepareNamespaceModes(hostConfig, req.config.Hostname, this.deps.daemon()['default-ipc-mode'], (ref) => this.store.resolve(ref));
     const id = randomBytes(32).toString('hex');
     const name = this.reserveName(req.name, id);
     // dockerd: a host-network container takes the host's name; others their short ID.
@@ -289,6 +293,7 @@ export class LocalContainerService implements ContainerService {
       this.execs.forget(rec.Id);
       await this.volumes.release(rec.Id, Object.values(cur.MountPoints ?? {}), opts.removeVolumes);
       await this.releaseLayers(rec.Id);
+      await releaseShm(this.store.dir(rec.Id));
       await this.store.delete(rec.Id);
       return cur;
     });

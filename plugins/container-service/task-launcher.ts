@@ -19,6 +19,7 @@ import type { LogBackend } from './log-backend.js';
 import { OutputPump } from './output-pump.js';
 import { SpoolOffset } from './spool-offset.js';
 import type { VolumeMounts } from './volume-mounts.js';
+import { joinNamespaces, withJoinedNamespaces } from './shared-namespaces.js';
 
 export interface LaunchDeps {
   host: PluginHost;
@@ -28,6 +29,8 @@ export interface LaunchDeps {
   daemon(): Readonly<DaemonConfig>;
   /** The running container `--network container:<ref>` joins (ConflictError when it is not running). */
   networkPeer(ref: string): ContainerRecord;
+  /** Any container by reference (NotFoundError), for `--pid`/`--ipc container:<id>`. */
+  resolveContainer(ref: string): ContainerRecord;
 }
 
 /**
@@ -38,6 +41,7 @@ export interface LaunchDeps {
  * on the task's spool. Everything taken is given back if a step fails.
  */
 export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: string): Promise<{ live: LiveTask; etc: EtcFiles }> {
+  const joined = await joinNamespaces(c.HostConfig, deps.resolveContainer, dir);
   const lease = acquireDriver(deps.host, c.Runtime);
   const graph = deps.host.current<GraphDriver>(ExtensionPoint.GraphDriver);
   const undo: Array<() => Promise<unknown>> = [async () => lease.release()];
@@ -59,7 +63,7 @@ export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: stri
       id: c.Id,
       runtime: c.Runtime,
       rootfs,
-      config: runConfig(c, etc, mounts, peer ? `/proc/${peer.State.Pid}/ns/net` : undefined),
+      config: withJoinedNamespaces(runConfig(c, etc, mounts, peer ? `/proc/${peer.State.Pid}/ns/net` : undefined), joined),
       // A TTY's stdin stays open when a client goes (dockerd closes it only for non-TTY StdinOnce).
       io: { terminal: tty, stdinOnce: tty ? false : c.Config.StdinOnce === true },
     });

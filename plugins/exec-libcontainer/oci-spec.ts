@@ -182,10 +182,14 @@ function setNamespaces(spec: OciSpec, c: ContainerRunConfig, ctx: SpecContext): 
   else if (net === 'host') removeNamespace(spec, 'network');
   else if (net.startsWith('container:')) throw new InvalidParameterError(`network mode ${net} needs the other container's namespace path`);
 
-  for (const [mode, type, label] of [[hc.IpcMode, 'ipc', 'IPC'], [hc.PidMode, 'pid', 'PID']] as const) {
+  for (const [mode, type, label, path] of [[hc.IpcMode, 'ipc', 'IPC', hc.IpcNamespacePath], [hc.PidMode, 'pid', 'PID', hc.PidNamespacePath]] as const) {
     const m = mode ?? '';
     if (m === 'host') removeNamespace(spec, type);
-    else if (m.startsWith('container:')) throw new NotImplementedError(`${label} mode ${m} is not supported yet`);
+    else if (m.startsWith('container:')) {
+      // The container service resolves the other container to its /proc/<pid>/ns/<type> (moby WithNamespaces).
+      if (!path) throw new InvalidParameterError(`${label} mode ${m} needs the other container's namespace path`);
+      setNamespace(spec, { type, path });
+    }
     else if (!['', 'private', 'shareable', 'none'].includes(m) || (type === 'pid' && ['shareable', 'none'].includes(m))) {
       throw new InvalidParameterError(`invalid ${label} mode: ${m}`);
     }
