@@ -7,6 +7,7 @@ import imageStore from '../../plugins/image-store/manifest.js';
 import graphOverlay from '../../plugins/graph-overlay/manifest.js';
 import graphVfs from '../../plugins/graph-vfs/manifest.js';
 import graphBtrfs from '../../plugins/graph-btrfs/manifest.js';
+import graphDevmapper from '../../plugins/graph-devmapper/manifest.js';
 import volumeLocal from '../../plugins/volume-local/manifest.js';
 import logJsonFile from '../../plugins/log-json-file/manifest.js';
 import execLibcontainer from '../../plugins/exec-libcontainer/manifest.js';
@@ -22,6 +23,7 @@ export const builtins: AnyManifest[] = [
   graphOverlay,
   graphVfs,
   graphBtrfs,
+  graphDevmapper,
   volumeLocal,
   logJsonFile,
   imageStore,
