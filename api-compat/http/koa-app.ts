@@ -29,6 +29,10 @@ export function createKoaApp(deps: ApiDeps, modules: readonly RouteModule[], opt
   app.silent = true;
   const router = new Router();
   for (const mod of modules) mod(router, deps);
+  // V8 compiles a RegExp on its first use and the router tries every route's
+  // on every request: do that once now, while activation overlaps the graph
+  // driver's probe, rather than on the daemon's first /_ping.
+  router.match('/_ping', 'GET');
 
   app.use(async (ctx, next) => {
     ctx.set(commonHeaders(deps.config().experimental === true));

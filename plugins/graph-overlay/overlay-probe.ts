@@ -44,7 +44,7 @@ async function probeIn(root: string): Promise<string | null> {
   if (INCOMPATIBLE.has(fs)) return `backing file system is unsupported for this graph driver: ${root} is on ${fs}`;
   const td = await mkdtemp(join(root, 'overlay-probe-'));
   try {
-    for (const d of ['lower1', 'lower2', 'upper', 'work', 'merged']) await mkdir(join(td, d));
+    await Promise.all(['lower1', 'lower2', 'upper', 'work', 'merged'].map((d) => mkdir(join(td, d))));
     const opts = `lowerdir=${join(td, 'lower2')}:${join(td, 'lower1')},upperdir=${join(td, 'upper')},workdir=${join(td, 'work')}`;
     try {
       await testMount(opts, join(td, 'merged'));

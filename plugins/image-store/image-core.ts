@@ -68,9 +68,12 @@ export class ImageCore {
    */
   static async open(opts: CoreOptions): Promise<ImageCore> {
     await mkdir(opts.root, { recursive: true, mode: 0o700 });
-    const layers = await LayerStore.open(join(opts.root, 'layerdb'), opts.driver, opts.log);
-    const db = await ImageDb.open(join(opts.root, 'imagedb'), opts.log);
-    const refs = await ReferenceStore.open(join(opts.root, 'repositories.json'), opts.log);
+    // Three independent stores: opened side by side (this is on the cold-start path).
+    const [layers, db, refs] = await Promise.all([
+      LayerStore.open(join(opts.root, 'layerdb'), opts.driver, opts.log),
+      ImageDb.open(join(opts.root, 'imagedb'), opts.log),
+      ReferenceStore.open(join(opts.root, 'repositories.json'), opts.log),
+    ]);
     const core = new ImageCore(opts, db, layers, refs);
     for (const img of await db.loadAll()) {
       const chain = chainIds(diffIdsOf(img.config));

@@ -25,8 +25,7 @@ export class ImageDb {
   private constructor(private readonly root: string, private readonly log: Logger) {}
 
   static async open(root: string, log: Logger): Promise<ImageDb> {
-    await mkdir(join(root, 'content', 'sha256'), { recursive: true, mode: 0o700 });
-    await mkdir(join(root, 'metadata', 'sha256'), { recursive: true, mode: 0o700 });
+    await Promise.all(['content', 'metadata'].map((d) => mkdir(join(root, d, 'sha256'), { recursive: true, mode: 0o700 })));
     return new ImageDb(root, log);
   }
 

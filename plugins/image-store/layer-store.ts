@@ -76,9 +76,8 @@ export class LayerStore {
   /** Opens the layerdb at `root`, loading every registered layer (counts start at their children). */
   static async open(root: string, driver: () => GraphDriver, log: Logger): Promise<LayerStore> {
     const store = new LayerStore(root, driver, log);
-    await mkdir(join(root, 'sha256'), { recursive: true, mode: 0o700 });
-    await mkdir(join(root, 'tmp'), { recursive: true, mode: 0o700 });
-    await mkdir(join(root, 'mounts'), { recursive: true, mode: 0o700 });
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    await Promise.all(['sha256', 'tmp', 'mounts'].map((d) => mkdir(join(root, d), { recursive: true, mode: 0o700 })));
     await store.restore();
     await store.restoreMounts();
     return store;
