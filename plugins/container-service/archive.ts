@@ -16,12 +16,15 @@ import {
   type PluginHost,
 } from '../../kernel/index.js';
 import { resolveInRootfs } from './rootfs-resolve.js';
+import { MountView } from './mount-view.js';
 
 /**
  * `docker cp` (the archive endpoints) on the container's root filesystem
  * and its mounts, as dockerd's daemon/archive.go: a path is resolved the
  * way the container sees it (symlinks followed inside the rootfs, never out
- * of it; a path under a volume or bind goes to its host source); the last
+ * of it; a path under a volume or bind goes to its host source, and mounts
+ * below the path — volumes, binds, the generated /etc files — are seen
+ * through mount-view.ts); the last
  * component is not followed unless the path ends in `/` or `/.`. Extraction
  * never writes through a symlink (tar-fs checks every parent directory), so
  * a hostile container cannot make it write outside its filesystem.
@@ -32,7 +35,7 @@ export class ContainerArchive {
   async stat(c: ContainerRecord, path: string, ref: string): Promise<PathStat> {
     return this.withRoot(c, async (root) => {
       const target = await this.locate(c, root, path);
-      const st = await lstat(target.host).catch(() => undefined);
+      const st = await lstat(new MountView(root, c).hostPath(target.host)).catch(() => undefined);
       if (!st) throw new NotFoundError(`Could not find the file ${path} in container ${ref}`);
       return pathStat(st, target.name, st.isSymbolicLink() ? await this.linkTarget(c, root, path) : '');
     });
@@ -45,10 +48,12 @@ export class ContainerArchive {
     let handedOver = false;
     try {
       const target = await this.locate(c, root, path);
-      const st = await lstat(target.host).catch(() => undefined);
+      const view = new MountView(root, c);
+      const st = await lstat(view.hostPath(target.host)).catch(() => undefined);
       if (!st) throw new NotFoundError(`Could not find the file ${path} in container ${ref}`);
       const info = pathStat(st, target.name, st.isSymbolicLink() ? await this.linkTarget(c, root, path) : '');
-      const pack = tar.pack(dirname(target.host), { entries: [basename(target.host)], dereference: false, map: (h) => ({ ...h, name: renameTop(h.name, basename(target.host), target.name) }) }) as unknown as Readable;
+      // The walk goes through the mount view: volumes, binds and /etc files below the path are included.
+      const pack = tar.pack(dirname(target.host), { fs: view.fs(), entries: [basename(target.host)], dereference: false, map: (h) => ({ ...h, name: renameTop(h.name, basename(target.host), target.name) }) } as tar.PackOptions) as unknown as Readable;
       // tar-fs streams are streamx streams: hand out a Node stream.
       const stream = new PassThrough();
       pack.on('error', (err) => stream.destroy(err));
@@ -73,18 +78,20 @@ export class ContainerArchive {
   async extract(c: ContainerRecord, path: string, ref: string, input: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
     await this.withRoot(c, async (root) => {
       const target = await this.locate(c, root, path.endsWith('/') ? path : `${path}/`);
-      const st = await stat(target.host).catch(() => undefined);
+      const view = new MountView(root, c);
+      const st = await stat(view.hostPath(target.host)).catch(() => undefined);
       if (!st) throw new NotFoundError(`Could not find the file ${path} in container ${ref}`);
       if (!st.isDirectory()) throw new InvalidParameterError('extraction point is not a directory');
       if (c.HostConfig.ReadonlyRootfs && !target.mount?.RW) throw new ForbiddenError('container rootfs is marked read-only');
       if (target.mount && !target.mount.RW) throw new ForbiddenError(`mounted volume is marked read-only`);
       let refused: Error | undefined;
       const extract = tar.extract(target.host, {
+        fs: view.fs(),
         validateSymlinks: false,
         map: (h) => (opts.copyUIDGID ? h : { ...h, uid: 0, gid: 0 }),
         ignore: (name, header) => {
           if (!opts.noOverwriteDirNonDir || !header) return false;
-          const existing = lstatSync(name, { throwIfNoEntry: false });
+          const existing = lstatSync(view.hostPath(name), { throwIfNoEntry: false });
           if (!existing || existing.isDirectory() === (header.type === 'directory')) return false;
           refused ??= new InvalidParameterError(existing.isDirectory()
             ? `cannot overwrite directory "${posix.join(path, posix.relative(target.host, name))}" with non-directory`
@@ -93,7 +100,8 @@ export class ContainerArchive {
         },
       } as tar.ExtractOptions);
       await pipeline(input, extract).catch((err: Error) => {
-        throw refused ?? new InvalidParameterError(`Error processing tar file: ${err.message}`);
+        // dockerd untars in a helper process, hence its "(exit status 1)".
+        throw refused ?? new InvalidParameterError(`Error processing tar file(exit status 1): ${err.message}`);
       });
       if (refused) throw refused;
     });
