@@ -19,6 +19,8 @@ export interface PluginStatus {
   name: string;
   state: PluginState | 'inactive' | 'disabled';
   reason?: string;
+  /** Why the last reload could not swap this plugin (the previous instance kept serving). */
+  reloadError?: string;
   /** Milliseconds each hook took. */
   timings: Partial<Record<'activate' | 'start' | 'stop' | 'dispose', number>>;
 }
@@ -164,19 +166,24 @@ export class PluginHost {
     const affected = [...this.records.values()].filter((r) => r.slot && this.isAffected(r.manifest, prev, next, changed));
     const prepared: Array<{ rec: Record_; activation: Activation<unknown> }> = [];
     const notes: string[] = [];
+    let current: Record_ | undefined;
     try {
       for (const rec of affected) {
         if (rec.manifest.swap === 'restart-only') {
           notes.push(`${rec.manifest.id}: configuration change takes effect after a restart`);
           continue;
         }
+        current = rec;
         const activation = await this.prepare(rec.manifest, next);
         prepared.push({ rec, activation });
       }
     } catch (err) {
       for (const p of prepared) await p.activation.retire('reload rolled back').catch(() => {});
+      // Kept until a later reload of this plugin succeeds: `docker info` warns with it.
+      if (current) current.status.reloadError = errorMessage(err);
       throw err;
     }
+    for (const { rec } of prepared) delete rec.status.reloadError;
     this.config = next;
     for (const { rec, activation } of prepared) {
       const instance = activation.instance as PluginLifecycle;

@@ -187,6 +187,12 @@ describe('PluginHost reload', () => {
     assert.equal(k.plugins.daemonConfig.debug, false);
     // the host instance prepared for the new config was disposed, never started
     assert.deepEqual(trace, ['host:activate', 'host:stop', 'host:dispose']);
+    const status = () => k.plugins.statuses().find((p) => p.id === 'events')!;
+    assert.equal(status().reloadError, 'bad new config');
+    assert.equal(status().state, 'active');
+    breakNext = false;
+    await k.reload(testConfig(dir.path, { debug: true }), ['debug']);
+    assert.equal(status().reloadError, undefined);
     await k.shutdown();
   });
 
