@@ -11,6 +11,7 @@ import graphDevmapper from '../../plugins/graph-devmapper/manifest.js';
 import volumeLocal from '../../plugins/volume-local/manifest.js';
 import logJsonFile from '../../plugins/log-json-file/manifest.js';
 import execLibcontainer from '../../plugins/exec-libcontainer/manifest.js';
+import execLxc from '../../plugins/exec-lxc/manifest.js';
 import containerService from '../../plugins/container-service/manifest.js';
 
 /**
@@ -28,6 +29,7 @@ export const builtins: AnyManifest[] = [
   logJsonFile,
   imageStore,
   execLibcontainer,
+  execLxc,
   containerService,
   ...versionAdapters,
   apiServer,

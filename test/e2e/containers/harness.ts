@@ -42,7 +42,7 @@ export async function startContainerDaemon(config: Record<string, unknown> = {},
     leftovers() {
       const out: string[] = [];
       for (const pid of monitorsOf(d.dir)) out.push(`monitor ${pid}`);
-      for (const dir of ['exec/runtime/runc', 'exec/exec-libcontainer/tasks']) {
+      for (const dir of ['exec/runtime/runc', 'exec/exec-libcontainer/tasks', 'exec/exec-lxc/tasks']) {
         const entries = listDir(join(d.dir, dir));
         if (entries.length) out.push(`${dir}: ${entries.join(', ')}`);
       }

@@ -1,0 +1,83 @@
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/**
+ * The "runtime" conmon drives for exec-lxc. conmon (the per-container monitor
+ * exec-libcontainer uses) only ever runs its runtime twice: `create` for the
+ * container and `exec --detach` per `docker exec`; it expects the runtime to
+ * leave a process behind, write its pid to `--pid-file` and exit. This shim
+ * does exactly that with a prepared script — start.sh (which waits for
+ * Task.start, then becomes `lxc-start -F`) or exec.sh (which becomes
+ * `lxc-attach`) — run in the background with conmon's pipes as its stdio;
+ * conmon, the subreaper, inherits it, holds its output and records its exit.
+ *
+ * It is also LXC's `lxc.hook.start-host` (`shim hook lo tty …`), run on the
+ * host after the container is set up and before its init runs:
+ *   lo   sets the loopback device of a private network namespace up (LXC's
+ *        `lxc.net.0.type = empty` leaves it down; dockerd's is up);
+ *   sysctl:<file>  writes the container's sysctls (`<path> <value>` lines) in
+ *        its net/ipc/uts namespaces: LXC's own lxc.sysctl runs after /proc/sys
+ *        was made read-only, as dockerd's is, and fails;
+ *   tty  turns ONLCR off on the container's console: lxc-start proxies the
+ *        console to its controlling terminal and forces ONLCR there, so
+ *        without this every newline would reach the client as \r\r\n.
+ *
+ * A shell script, not a Node process: nothing of it stays running except the
+ * script's own exec'd successor.
+ */
+export const SHIM_SCRIPT = `#!/bin/sh
+# Written by berthd (plugins/exec-lxc/shim-script.ts); do not edit.
+set -u
+if [ "\${1:-}" = hook ]; then
+  shift
+  for w in "$@"; do
+    case "$w" in
+      lo) nsenter --net="/proc/$LXC_PID/ns/net" ip link set lo up || exit 1 ;;
+      tty) stty -F "/proc/$LXC_PID/root/dev/console" -onlcr 2>/dev/null || true ;;
+      sysctl:*)
+        nsenter --net="/proc/$LXC_PID/ns/net" --ipc="/proc/$LXC_PID/ns/ipc" --uts="/proc/$LXC_PID/ns/uts" \
+          sh -c 'while read -r k v; do printf "%s\n" "$v" > "/proc/sys/$k" || exit 1; done' < "\${w#sysctl:}" || exit 1 ;;
+    esac
+  done
+  exit 0
+fi
+cmd= bundle=. pidfile= process= id=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    create|exec) [ -z "$cmd" ] && cmd=$1 ;;
+    --bundle|-b) bundle=$2; shift ;;
+    --pid-file) pidfile=$2; shift ;;
+    --process|-p) process=$2; shift ;;
+    --console-socket) echo "exec-lxc: the shim cannot take a console socket" >&2; exit 1 ;;
+    --root|--log|--log-format|--criu) shift ;;
+    -*) ;;
+    *) id=$1 ;;
+  esac
+  shift
+done
+case "$cmd" in
+  create) script=$bundle/start.sh ;;
+  exec) script=$process ;;
+  *) echo "exec-lxc shim: unsupported command: $cmd" >&2; exit 1 ;;
+esac
+[ -n "$pidfile" ] || { echo "exec-lxc shim: --pid-file missing" >&2; exit 1; }
+# An asynchronous command's stdin would be /dev/null: hand conmon's stdin over through fd 3.
+exec 3<&0
+cd /
+sh "$script" 0<&3 3<&- &
+printf '%s' "$!" > "$pidfile.tmp" && mv "$pidfile.tmp" "$pidfile"
+exit 0
+`;
+
+/** Writes the shim (atomically, once per content) and returns its path. */
+export async function installShim(stateDir: string): Promise<string> {
+  const path = join(stateDir, 'lxc-shim');
+  const current = await readFile(path, 'utf8').catch(() => '');
+  if (current === SHIM_SCRIPT) return path;
+  await mkdir(dirname(path), { recursive: true, mode: 0o711 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, SHIM_SCRIPT, { mode: 0o755 });
+  await chmod(tmp, 0o755);
+  await rename(tmp, path);
+  return path;
+}
