@@ -35,6 +35,13 @@ export interface PluginManifest<T = unknown, C extends object = Record<string, u
   /** dockerd keys this plugin reads; a change of any of them on reload re-activates it per `swap`. */
   daemonKeys?: string[];
   swap: SwapPolicy;
+  /**
+   * `drain` only: how long a swapped-out instance keeps serving its leases
+   * before it is retired anyway (default 30 s). `Infinity` waits for the last
+   * lease: an exec driver's leases are running containers, which must stay
+   * controllable (logs, exec, stop) for as long as they run.
+   */
+  drainTimeoutMs?: number;
   /** Auto-selection order among providers of a single point (lower first), as dockerd's priority list. */
   priority?: number;
   /**

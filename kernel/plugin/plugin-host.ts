@@ -189,7 +189,7 @@ export class PluginHost {
       const instance = activation.instance as PluginLifecycle;
       if (this.phase === 'started' && instance?.start) await timed(() => instance.start!(), (ms) => (rec.status.timings.start = ms));
       const old = rec.slot!;
-      const drainMs = rec.manifest.swap === 'live' ? 0 : 30_000;
+      const drainMs = rec.manifest.swap === 'live' ? 0 : rec.manifest.drainTimeoutMs ?? 30_000;
       void old.swap(activation, drainMs).catch((err) => this.log.error('retiring swapped plugin failed', { plugin: rec.manifest.id, error: err }));
       notes.push(`${rec.manifest.id}: reactivated (${rec.manifest.swap})`);
       this.events.emit('plugin.state', { id: rec.manifest.id, point: rec.manifest.point, name: rec.manifest.name, state: 'active', reason: 'reloaded' });

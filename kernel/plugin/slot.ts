@@ -58,7 +58,7 @@ export class Slot<T> {
 
   /**
    * Flips to `next` at once; the previous instance is retired when its leases
-   * reach zero or after `drainTimeoutMs`. Resolves when the old one is retired.
+   * reach zero or after `drainTimeoutMs` (never, for Infinity). Resolves when the old one is retired.
    */
   async swap(next: Activation<T>, drainTimeoutMs = 30_000): Promise<void> {
     const prev = this.held;
@@ -67,8 +67,9 @@ export class Slot<T> {
     this.held = { activation: next, leases: 0 };
     if (prev.leases > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, drainTimeoutMs);
-        timer.unref();
+        // setTimeout would turn Infinity into 1 ms: an unbounded drain has no timer at all.
+        const timer = Number.isFinite(drainTimeoutMs) ? setTimeout(resolve, drainTimeoutMs) : undefined;
+        timer?.unref();
         prev.drained = () => { clearTimeout(timer); resolve(); };
       });
     }

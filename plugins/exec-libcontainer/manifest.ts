@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { definePlugin, ExtensionPoint, SkipPlugin, type ExecDriver } from '../../kernel/index.js';
+import { definePlugin, ExtensionPoint, InvalidParameterError, SkipPlugin, type ExecDriver, type PluginContext } from '../../kernel/index.js';
 import { findBinary } from './find-binary.js';
 import { LibcontainerDriver, type RuntimeSpec } from './libcontainer-driver.js';
 
@@ -24,6 +24,7 @@ export default definePlugin<ExecDriver, LibcontainerConfig>({
   name: 'runc',
   description: 'OCI runtimes (runc, crun, …) under conmon',
   swap: 'drain',
+  drainTimeoutMs: Infinity, // a swapped-out instance serves its running containers until they end
   daemonKeys: ['runtimes', 'default-runtime', 'cgroup-parent', 'init-path'],
   defaults: () => ({}),
   activate(ctx) {
@@ -45,6 +46,7 @@ export default definePlugin<ExecDriver, LibcontainerConfig>({
       runtimes[name] = { path, args: rt.runtimeArgs ?? [] };
     }
     const wanted = ctx.daemon['default-runtime'] || 'runc';
+    if (!runtimes[wanted]) assertServedElsewhere(ctx, wanted);
     const defaultRuntime = runtimes[wanted] ? wanted : 'runc';
     return new LibcontainerDriver({
       stateDir: ctx.paths.state,
@@ -60,3 +62,21 @@ export default definePlugin<ExecDriver, LibcontainerConfig>({
     });
   },
 });
+
+/**
+ * On a reload (this plugin already active), a `default-runtime` that no
+ * active exec driver serves — a runtime whose binary is missing, `lxc` when
+ * exec-lxc was skipped — fails the reload, so the old configuration keeps
+ * serving and the log says why (issue 7's "failed swap"). At boot the other
+ * drivers may not be activated yet; containers then get the runtime error.
+ */
+function assertServedElsewhere(ctx: PluginContext<LibcontainerConfig>, runtime: string): void {
+  const statuses = ctx.host.statuses();
+  if (!statuses.some((s) => s.id === ctx.id && s.state === 'active')) return;
+  for (const [name, driver] of ctx.host.all<ExecDriver>(ExtensionPoint.ExecDriver)) {
+    if (name !== ctx.name && driver.runtimes().some((r) => r.name === runtime)) return;
+  }
+  const plugin = statuses.find((s) => s.point === ExtensionPoint.ExecDriver && s.name === runtime);
+  const why = plugin ? `exec driver ${plugin.name} (plugin ${plugin.id}) is ${plugin.state}${plugin.reason ? `: ${plugin.reason}` : ''}` : 'no exec driver serves it';
+  throw new InvalidParameterError(`default runtime ${runtime} cannot be used: ${why}`);
+}

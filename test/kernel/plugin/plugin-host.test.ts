@@ -222,6 +222,22 @@ describe('PluginHost reload', () => {
     assert.deepEqual(trace, ['exec:activate', 'exec:start', 'exec:stop', 'exec:dispose']);
     await k.shutdown();
   });
+
+  it('an unbounded drain (drainTimeoutMs: Infinity) retires the old instance only at its last lease', async () => {
+    const { Slot, EventBus } = await import('../../../kernel/index.js');
+    const retired: string[] = [];
+    const act = (name: string) => ({ pluginId: name, name, instance: name, retire: async () => { retired.push(name); } });
+    const slot = new Slot(act('old'), ExtensionPoint.ExecDriver, new EventBus(silentLogger));
+    const lease = slot.acquire();
+    const swapped = slot.swap(act('new'), Infinity);
+    await new Promise((r) => setTimeout(r, 100)); // setTimeout(…, Infinity) would have fired after 1 ms
+    assert.deepEqual(retired, []);
+    assert.equal(slot.current(), 'new');
+    assert.equal(lease.instance, 'old');
+    lease.release();
+    await swapped;
+    assert.deepEqual(retired, ['old']);
+  });
 });
 
 describe('plugin DI scopes', () => {

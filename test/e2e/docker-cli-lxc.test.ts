@@ -1,0 +1,167 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dockerCliAvailable, type BerthdProcess } from '../helpers/berthd-process.js';
+import { busyboxAvailable } from '../helpers/busybox-rootfs.js';
+import { findBinary } from '../../plugins/exec-libcontainer/find-binary.js';
+import { startContainerDaemon, waitFor, type ContainerDaemon } from './containers/harness.js';
+
+const skip = !dockerCliAvailable ? 'the docker CLI is not installed'
+  : !busyboxAvailable ? 'busybox-static is not installed'
+  : process.getuid?.() !== 0 ? 'needs root'
+  : !findBinary('lxc-start') ? 'lxc is not installed (scripts/os-packages.txt)'
+  : false;
+
+function ok(r: { status: number | null; stdout: string; stderr: string }, what = ''): string {
+  assert.equal(r.status, 0, `${what}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The scenario set of issue 7 (run, logs, exec, stop, cp) on one runtime; `docker commit` is not served by Berth yet. */
+function scenarios(get: () => ContainerDaemon, runtimeArgs: string[], runtime: string): void {
+  const d = () => get().d;
+
+  it('run: output, exit code, the runtime recorded on the container', () => {
+    const r = d().docker(['run', '--name', 'once', ...runtimeArgs, 'bbox:1', 'sh', '-c', 'echo out; echo err >&2; hostname; exit 3']);
+    assert.equal(r.status, 3, r.stderr);
+    assert.equal(r.stdout, `out\n${ok(d().docker(['inspect', '-f', '{{.Config.Hostname}}', 'once']))}`);
+    assert.equal(r.stderr, 'err\n');
+    assert.equal(ok(d().docker(['inspect', '-f', '{{.HostConfig.Runtime}} {{.State.ExitCode}}', 'once'])).trim(), `${runtime} 3`);
+    assert.equal(d().docker(['run', '--rm', ...runtimeArgs, 'bbox:1', 'no-such-binary']).status, 127);
+  });
+
+  it('logs, exec (env, user, workdir), stop, as dockerd', async () => {
+    ok(d().docker(['run', '-d', '--name', 'svc', ...runtimeArgs, '-e', 'FOO=bar', '-w', '/tmp', 'bbox:1', 'sh', '-c', 'echo up; echo warn >&2; trap "echo bye; exit 0" TERM; while true; do sleep 0.1; done']), 'run -d');
+    await waitFor(() => d().docker(['logs', 'svc']).stdout.includes('up'));
+    const logs = d().docker(['logs', 'svc']);
+    assert.equal(logs.stdout, 'up\n');
+    assert.equal(logs.stderr, 'warn\n');
+    assert.equal(ok(d().docker(['exec', 'svc', 'sh', '-c', 'echo $FOO; pwd; id -u'])), 'bar\n/tmp\n0\n');
+    assert.equal(ok(d().docker(['exec', '-u', '1000', '-w', '/', 'svc', 'id', '-u'])), '1000\n');
+    assert.equal(d().docker(['exec', 'svc', 'sh', '-c', 'exit 4']).status, 4);
+    assert.match(ok(d().docker(['top', 'svc'])), /sleep|sh -c/);
+    ok(d().docker(['pause', 'svc']));
+    assert.equal(ok(d().docker(['inspect', '-f', '{{.State.Status}}', 'svc'])).trim(), 'paused');
+    ok(d().docker(['unpause', 'svc']));
+    ok(d().docker(['stop', 'svc']));
+    assert.equal(ok(d().docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'svc'])).trim(), 'exited 0');
+    assert.equal(d().docker(['logs', 'svc']).stdout, 'up\nbye\n');
+  });
+
+  it('cp both ways', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-lxc-cp-'));
+    try {
+      ok(d().docker(['run', '-d', '--name', 'files', ...runtimeArgs, 'bbox:1', 'sh', '-c', 'echo inside > /made.txt; sleep 300']));
+      await waitFor(() => d().docker(['exec', 'files', 'cat', '/made.txt']).stdout === 'inside\n');
+      await writeFile(join(dir, 'in.txt'), 'from host\n');
+      ok(d().docker(['cp', join(dir, 'in.txt'), 'files:/tmp/in.txt']));
+      assert.equal(ok(d().docker(['exec', 'files', 'cat', '/tmp/in.txt'])), 'from host\n');
+      ok(d().docker(['cp', 'files:/made.txt', join(dir, 'out.txt')]));
+      assert.equal(await readFile(join(dir, 'out.txt'), 'utf8'), 'inside\n');
+      ok(d().docker(['rm', '-f', 'files']));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves no monitor, task state or cgroup behind', () => {
+    get().removeAll();
+    assert.deepEqual(get().leftovers(), []);
+  });
+}
+
+describe('docker run --runtime lxc (the real CLI)', { skip }, () => {
+  let c: ContainerDaemon;
+  before(async () => { c = await startContainerDaemon(); });
+  after(async () => { await c?.stop(); });
+
+  it('docker info lists lxc beside runc; the default stays runc', () => {
+    const info = JSON.parse(ok(c.d.docker(['info', '--format', '{{json .Runtimes}}']))) as Record<string, { path: string }>;
+    assert.ok(info.lxc && info.lxc.path.endsWith('lxc-start'), JSON.stringify(info));
+    assert.ok(info.runc);
+    assert.equal(ok(c.d.docker(['info', '--format', '{{.DefaultRuntime}}'])).trim(), 'runc');
+  });
+
+  scenarios(() => c, ['--runtime', 'lxc'], 'lxc');
+
+  it('a TTY container: one stream, CRLF, /dev/pts', () => {
+    const r = c.d.docker(['run', '--rm', '-t', '--runtime', 'lxc', 'bbox:1', 'sh', '-c', 'tty; echo to-stderr >&2']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^\/dev\/pts\/\d+\r\nto-stderr\r\n$/);
+  });
+
+  it('refuses what LXC cannot do with a clear error', () => {
+    const r = c.d.docker(['run', '--rm', '--runtime', 'lxc', '--domainname', 'example.org', 'bbox:1', 'true']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /domainname is not supported by LXC/);
+  });
+});
+
+describe('"default-runtime": "lxc" (the real CLI)', { skip }, () => {
+  let c: ContainerDaemon;
+  before(async () => { c = await startContainerDaemon({ 'default-runtime': 'lxc' }); });
+  after(async () => { await c?.stop(); });
+
+  it('docker info says lxc is the default', () => {
+    assert.equal(ok(c.d.docker(['info', '--format', '{{.DefaultRuntime}}'])).trim(), 'lxc');
+  });
+
+  scenarios(() => c, [], 'lxc');
+});
+
+/** Rewrites daemon.json (keeping the harness's keys) and sends SIGHUP; resolves when docker info shows `expect`. */
+async function reload(d: BerthdProcess, change: Record<string, unknown>, expect?: string): Promise<void> {
+  const cfg = JSON.parse(await readFile(d.configFile, 'utf8')) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(change)) {
+    if (v === undefined) delete cfg[k];
+    else cfg[k] = v;
+  }
+  await writeFile(d.configFile, JSON.stringify(cfg));
+  d.child.kill('SIGHUP');
+  if (expect) await waitFor(() => d.docker(['info', '--format', '{{.DefaultRuntime}}']).stdout.trim() === expect, 20_000, `DefaultRuntime ${expect}`);
+}
+
+describe('runtime hot swap through daemon.json + SIGHUP (the real CLI)', { skip }, () => {
+  let c: ContainerDaemon;
+  before(async () => { c = await startContainerDaemon(); });
+  after(async () => { await c?.stop(); });
+
+  it('runc → lxc → runc: new containers take the new default, running ones keep theirs and stay controllable', async () => {
+    const d = c.d;
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const loop = (name: string) => ['run', '-d', '--name', name, 'bbox:1', 'sh', '-c', `echo ${name} up; trap "exit 0" TERM; while true; do sleep 0.1; done`];
+    ok(d.docker(loop('first')), 'first');
+    await reload(d, { 'default-runtime': 'lxc' }, 'lxc');
+    ok(d.docker(loop('second')), 'second');
+    await reload(d, { 'default-runtime': 'runc' }, 'runc');
+    ok(d.docker(loop('third')), 'third');
+
+    const runtimes = ['first', 'second', 'third'].map((n) => ok(d.docker(['inspect', '-f', '{{.HostConfig.Runtime}} {{.State.Running}}', n])).trim());
+    assert.deepEqual(runtimes, ['runc true', 'lxc true', 'runc true']);
+    for (const n of ['first', 'second', 'third']) {
+      await waitFor(() => d.docker(['logs', n]).stdout === `${n} up\n`, 10_000, `logs of ${n}`);
+      assert.equal(ok(d.docker(['exec', n, 'sh', '-c', 'echo alive $((6*7))'])), 'alive 42\n', n);
+    }
+    // Each swap is a daemon reload event, and docker info showed the new default (reload() waited for it).
+    const events = ok(d.docker(['events', '--filter', 'type=daemon', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1)]));
+    assert.equal(events.split('\n').filter((l) => / daemon reload /.test(l)).length, 2, events);
+    for (const n of ['first', 'second', 'third']) {
+      ok(d.docker(['stop', n]), `stop ${n}`);
+      assert.equal(ok(d.docker(['inspect', '-f', '{{.State.ExitCode}}', n])).trim(), '0');
+    }
+  });
+
+  it('a failed swap (unknown runtime, runtime whose binary is missing) keeps the old default and says why', async () => {
+    const d = c.d;
+    await reload(d, { 'default-runtime': 'nosuch' });
+    await waitFor(() => d.stderr().includes("specified default runtime 'nosuch' does not exist"), 20_000, 'the validation error in the log');
+    assert.equal(ok(d.docker(['info', '--format', '{{.DefaultRuntime}}'])).trim(), 'runc');
+    await reload(d, { runtimes: { ghost: { path: '/nonexistent/ghost-runtime' } }, 'default-runtime': 'ghost' });
+    await waitFor(() => d.stderr().includes('default runtime ghost cannot be used'), 20_000, 'the failed swap in the log');
+    assert.equal(ok(d.docker(['info', '--format', '{{.DefaultRuntime}}'])).trim(), 'runc');
+    ok(d.docker(['run', '--rm', 'bbox:1', 'true']), 'runc still serves');
+    await reload(d, { runtimes: undefined, 'default-runtime': undefined });
+  });
+});
