@@ -92,6 +92,12 @@ describe('docker run --runtime lxc (the real CLI)', { skip }, () => {
     assert.match(r.stdout, /^\/dev\/pts\/\d+\r\nto-stderr\r\n$/);
   });
 
+  it('stdin: docker run -i feeds the process and closes its stdin at the end', () => {
+    const r = c.d.docker(['run', '--rm', '-i', '--runtime', 'lxc', 'bbox:1', 'sh', '-c', 'cat; echo done'], { input: 'a\nb\n' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'a\nb\ndone\n');
+  });
+
   it('refuses what LXC cannot do with a clear error', () => {
     const r = c.d.docker(['run', '--rm', '--runtime', 'lxc', '--domainname', 'example.org', 'bbox:1', 'true']);
     assert.notEqual(r.status, 0);
@@ -109,6 +115,25 @@ describe('"default-runtime": "lxc" (the real CLI)', { skip }, () => {
   });
 
   scenarios(() => c, [], 'lxc');
+});
+
+describe('live-restore with an lxc container (the real CLI)', { skip }, () => {
+  let c: ContainerDaemon;
+  before(async () => { c = await startContainerDaemon({ 'live-restore': true }); });
+  after(async () => { await c?.stop(); });
+
+  it('keeps running through a berthd kill -9; output made meanwhile reaches docker logs; exec and stop work after', async () => {
+    const d = c.d;
+    ok(d.docker(['run', '-d', '--name', 'lr', '--runtime', 'lxc', 'bbox:1', 'sh', '-c', 'echo before; sleep 2; echo during; trap "exit 5" TERM; while true; do sleep 0.1; done']));
+    await waitFor(() => d.docker(['logs', 'lr']).stdout === 'before\n');
+    const pid = ok(d.docker(['inspect', '-f', '{{.State.Pid}}', 'lr'])).trim();
+    await d.restart({ kill: true });
+    assert.equal(ok(d.docker(['inspect', '-f', '{{.State.Running}} {{.State.Pid}}', 'lr'])).trim(), `true ${pid}`);
+    await waitFor(() => d.docker(['logs', 'lr']).stdout === 'before\nduring\n', 15_000, 'output made while berthd was down');
+    assert.equal(ok(d.docker(['exec', 'lr', 'echo', 'still here'])), 'still here\n');
+    ok(d.docker(['stop', 'lr']));
+    assert.equal(ok(d.docker(['inspect', '-f', '{{.State.ExitCode}}', 'lr'])).trim(), '5');
+  });
 });
 
 /** Rewrites daemon.json (keeping the harness's keys) and sends SIGHUP; resolves when docker info shows `expect`. */
