@@ -37,6 +37,9 @@ export class ApiListener {
       server.requestTimeout = 0;
       server.headersTimeout = 60_000;
       server.setTimeout(0);
+      // dockerd never closes an idle keep-alive connection; clients that pool them
+      // (Node's global agent, docker-modem) would otherwise race our close and get EPIPE.
+      server.keepAliveTimeout = 0;
       server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
       server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'); });
       const target = parseHost(host);

@@ -27,6 +27,8 @@ export function hijackedRoutes(router: HijackRouter, deps: ApiDeps): void {
     async handle({ conn, params, query, version }) {
       const bool = (k: string) => queryBool(query.get(k) ?? undefined);
       const req = { stdin: bool('stdin'), stdout: bool('stdout'), stderr: bool('stderr'), logs: bool('logs'), stream: bool('stream'), detachKeys: query.get('detachKeys') ?? undefined };
+      // A request body (dockerode sends its options as JSON) is not stdin: dockerd drops it when it hijacks.
+      await conn.readBody();
       await svc().attach(params.id!, req, ({ tty }) => {
         conn.upgrade(contentType('containers.attach', version, tty));
         return socketStreams(conn.socket, tty, { stdin: req.stdin });
