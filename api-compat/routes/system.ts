@@ -98,6 +98,7 @@ async function infoBody(deps: ApiDeps): Promise<Record<string, unknown>> {
   const networks = [...deps.host.all<NetworkDriver>(ExtensionPoint.NetworkDriver).keys()];
   const warnings = [...facts.warnings];
   if (!graph) warnings.push('WARNING: no storage driver is active: see the berthd log');
+  if (images?.warnings) warnings.push(...(await images.warnings()));
   for (const p of deps.host.statuses()) {
     if (p.state === 'failed') warnings.push(`WARNING: plugin ${p.id} (${p.name}) failed: ${p.reason ?? 'unknown error'}`);
     if (p.reloadError) warnings.push(`WARNING: configuration reload failed for plugin ${p.id} (${p.name}), the previous configuration stays active: ${p.reloadError}`);

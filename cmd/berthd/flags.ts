@@ -97,7 +97,7 @@ function assign(out: ParsedFlags, spec: FlagSpec, value: unknown): void {
 }
 
 export function usage(): string {
-  const lines = ['Usage:\tberthd [OPTIONS]', '', 'A Docker Engine-compatible container daemon', '', 'Options:'];
+  const lines = ['Usage:\tberthd [OPTIONS]', '\tberthd migrate-images --from DRIVER [--to DRIVER] [OPTIONS]', '', 'A Docker Engine-compatible container daemon', '', 'Options:'];
   for (const f of FLAGS) {
     const names = `${f.short ? `-${f.short}, ` : '    '}--${f.long}${f.kind === 'bool' ? '' : f.kind === 'list' ? ' list' : ' string'}`;
     lines.push(`  ${names.padEnd(34)}${f.help}`);

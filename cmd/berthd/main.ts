@@ -5,9 +5,18 @@ import { handleSignals, runDaemon } from '../../kernel/daemon/run-daemon.js';
 import { BERTH_VERSION, ENGINE_VERSION } from '../../api-compat/engine-version.js';
 import { builtins } from './builtins.js';
 import { parseFlags, usage } from './flags.js';
+import { migrateImagesCommand } from './migrate-images.js';
 
 /** `berthd`: parse dockerd-style flags, then run the daemon until a signal stops it. */
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'migrate-images') {
+    try {
+      return await migrateImagesCommand(argv.slice(1), process.env.BERTH_CONFIG_FILE ?? BERTH_DEFAULTS.configFile);
+    } catch (err) {
+      process.stderr.write(`${errorMessage(err)}\nSee 'berthd migrate-images --help'.\n`);
+      return 125;
+    }
+  }
   let flags;
   try {
     flags = parseFlags(argv);

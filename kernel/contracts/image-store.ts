@@ -17,6 +17,8 @@ import type { Readable } from 'node:stream';
 export interface ImageStore {
   /** Number of images (`docker info` "Images"). */
   count(): Promise<number>;
+  /** Lines for `docker info` Warnings (e.g. images left under a previous storage driver); optional. */
+  warnings?(): Promise<string[]>;
   /** Total size of all layers used by images, for `/system/df` LayersSize. */
   layersSize(): Promise<number>;
 

@@ -239,6 +239,26 @@ export class PluginHost {
     return [...this.records.values()].map((r) => ({ ...r.status, timings: { ...r.status.timings } }));
   }
 
+  /**
+   * Activates one provider of `point`, by Docker-visible name, outside the
+   * daemon's selection: for one-off jobs such as moving images off the
+   * storage driver used before (`berthd migrate-images`, or the image
+   * store's opt-in migration at start). Nothing is published or started;
+   * the caller retires the instance. A provider that skips itself here is
+   * an error carrying the reason.
+   */
+  async activateDetached<T>(point: ExtensionPointId, name: string, config: DaemonConfig): Promise<{ instance: T; retire(): Promise<void> }> {
+    const m = this.registry.providers(point).find((p) => p.name === name);
+    if (!m) throw new InvalidParameterError(`${POINTS[point].title} ${name} is not supported by any plugin`);
+    try {
+      const a = await this.prepare(m, config);
+      return { instance: a.instance as T, retire: () => a.retire('detached use finished') };
+    } catch (err) {
+      if (err instanceof SkipPlugin) throw new InvalidParameterError(`${POINTS[point].title} ${name} cannot be used here: ${err.reason}`);
+      throw err;
+    }
+  }
+
   // --- internals ---------------------------------------------------------------
 
   private hasProvider(point: ExtensionPointId): boolean {

@@ -11,6 +11,9 @@ import { commitImage } from './image-commit.js';
 import { loadImages } from './image-load.js';
 import { saveImages } from './image-save.js';
 import { tagImage } from './image-tag.js';
+import type { MigrationReport } from './image-migrate.js';
+import { migrateFromDriver, type DriverMigration } from './migrate-driver.js';
+import { imagesUnderOtherDrivers, strandedWarning, type OtherDriverStore } from './other-driver-stores.js';
 import { pullReference, refString } from './reference.js';
 
 export interface LocalImageStoreOptions {
@@ -22,6 +25,8 @@ export interface LocalImageStoreOptions {
   log: Logger;
   /** The containers that exist, for delete conflicts. */
   containers?: () => Promise<ContainerUse[]>;
+  /** The daemon's data root, to find the stores of other storage drivers (`<data-root>/image/*`). */
+  dataRoot?: string;
 }
 
 /**
@@ -31,11 +36,27 @@ export interface LocalImageStoreOptions {
  * it; state and locking live in ImageCore.
  */
 export class LocalImageStore implements ImageStore {
-  private constructor(private readonly core: ImageCore) {}
+  private constructor(private readonly core: ImageCore, private readonly dataRoot?: string) {}
 
   static async open(opts: LocalImageStoreOptions): Promise<LocalImageStore> {
     const driverName = opts.driver().name;
-    return new LocalImageStore(await ImageCore.open({ ...opts, driverName }));
+    return new LocalImageStore(await ImageCore.open({ ...opts, driverName }), opts.dataRoot);
+  }
+
+  /** Images other storage drivers' stores hold that this one does not. */
+  strandedStores(): Promise<OtherDriverStore[]> {
+    if (!this.dataRoot) return Promise.resolve([]);
+    return imagesUnderOtherDrivers(this.dataRoot, this.driverName, (id) => this.core.images.has(id));
+  }
+
+  /** `docker info` Warnings: which images stay under a previous storage driver, and how to bring them over. */
+  async warnings(): Promise<string[]> {
+    return (await this.strandedStores()).map((s) => `WARNING: ${strandedWarning(s, this.driverName)}`);
+  }
+
+  /** Copies the images of another driver's store into this one (migrate-driver.ts). */
+  migrateFrom(m: Omit<DriverMigration, 'dst'>): Promise<MigrationReport> {
+    return migrateFromDriver({ ...m, dst: this.core });
   }
 
   get driverName(): string {

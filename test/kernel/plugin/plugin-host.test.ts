@@ -136,6 +136,27 @@ describe('PluginHost lifecycle', () => {
     await assert.rejects(k.start(cfg), /contains several valid storage drivers.*\(b, c\)/);
   });
 
+  it('activates a provider outside the selection for a one-off job (activateDetached), and retires it', async () => {
+    const trace: string[] = [];
+    const k = new Kernel([
+      tracePlugin(trace, 'graph-b', ExtensionPoint.GraphDriver, { name: 'b', priority: 10 }),
+      tracePlugin(trace, 'graph-c', ExtensionPoint.GraphDriver, { name: 'c', priority: 20 }),
+      tracePlugin(trace, 'graph-s', ExtensionPoint.GraphDriver, { name: 's', priority: 30, fail: 'skip' }),
+    ], silentLogger);
+    const cfg = testConfig(dir.path);
+    await k.start(cfg);
+    assert.equal(k.plugins.selectedName(ExtensionPoint.GraphDriver), 'b');
+    trace.length = 0;
+    const c = await k.plugins.activateDetached(ExtensionPoint.GraphDriver, 'c', cfg);
+    assert.ok(c.instance);
+    assert.equal(k.plugins.selectedName(ExtensionPoint.GraphDriver), 'b', 'nothing is published');
+    await c.retire();
+    assert.deepEqual(trace, ['graph-c:activate', 'graph-c:stop', 'graph-c:dispose'], 'never started, retired once');
+    await assert.rejects(k.plugins.activateDetached(ExtensionPoint.GraphDriver, 's', cfg), /storage driver s cannot be used here: .*unsupported here/);
+    await assert.rejects(k.plugins.activateDetached(ExtensionPoint.GraphDriver, 'zz', cfg), /storage driver zz is not supported by any plugin/);
+    await k.shutdown();
+  });
+
   it('honours berth.disable', async () => {
     const trace: string[] = [];
     const k = new Kernel([tracePlugin(trace, 'host', ExtensionPoint.HostInfo)], silentLogger);
