@@ -9,17 +9,18 @@ interface ContainerLister {
   list(): Promise<Array<{ Id: string; Image: string; State?: { Running?: boolean; Paused?: boolean } }>>;
 }
 
-/**
- * dockerd's classic image store on the active graph driver. Its state lives
- * where dockerd keeps it, `<data-root>/image/<driver name>/`, so switching
- * storage drivers shows a different set of images, as in dockerd. The graph
- * driver is asked for at use time; the store itself holds no mounts.
- */
 interface ImageStoreSettings {
   /** Berth's opt-in: at start, copy the images of other storage drivers' stores into the current one. */
   'migrate-on-start': boolean;
 }
 
+/**
+ * dockerd's classic image store on the active graph driver. Its state lives
+ * where dockerd keeps it, `<data-root>/image/<driver name>/`, so switching
+ * storage drivers shows a different set of images, as in dockerd (but
+ * Berth says which images stay behind and can migrate them). The graph
+ * driver is asked for at use time; the store itself holds no mounts.
+ */
 export default definePlugin<ImageStore, ImageStoreSettings>({
   id: 'image-store',
   point: ExtensionPoint.ImageStore,
