@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream';
-import { InvalidParameterError, type ImageStore } from '../../kernel/index.js';
+import { ExtensionPoint, InvalidParameterError, NotImplementedError, type Distribution, type ImageStore, type PluginHost } from '../../kernel/index.js';
+import { LazyProgress } from '../http/lazy-progress.js';
+import { registryAuthHeader } from '../http/registry-auth.js';
 import type { ApiContext } from '../http/api-context.js';
 import { JsonProgressWriter } from '../http/json-progress.js';
 import { queryList, queryString } from '../http/query.js';
@@ -13,13 +15,13 @@ import { startStream } from '../http/streaming.js';
  * is one `{"status":"sha256:…"}` message. Import from a URL reports the
  * download first, so later failures go in-band.
  *
- * Pulling needs the registry client, which Berth does not have yet: the
- * reference is checked as dockerd checks it, then the stream carries a
- * clear error, which the CLI prints.
+ * Pulling goes to the registry client (`distribution.v1`): the reference
+ * is checked first (400, or 403 for `scratch`); failures before the first
+ * progress message keep their status code, later ones go in-band.
  */
-export async function imageCreate(ctx: ApiContext, store: ImageStore): Promise<void> {
+export async function imageCreate(ctx: ApiContext, store: ImageStore, host?: PluginHost): Promise<void> {
   const fromImage = queryString(ctx.query.fromImage);
-  if (fromImage) return pull(ctx, store.pullReference(fromImage, queryString(ctx.query.tag)));
+  if (fromImage) return pull(ctx, store, fromImage, queryString(ctx.query.tag), host);
   const src = queryString(ctx.query.fromSrc) ?? '';
   const opts = {
     repo: queryString(ctx.query.repo),
@@ -65,8 +67,27 @@ export async function imageCreate(ctx: ApiContext, store: ImageStore): Promise<v
   out.end();
 }
 
-function pull(ctx: ApiContext, ref: string): void {
-  const { out } = startStream(ctx, 'application/json');
-  new JsonProgressWriter(out).error(`cannot pull ${ref}: pulling from a registry is not available in Berth yet; load the image with \`docker load\` or create it with \`docker import\``);
-  out.end();
+async function pull(ctx: ApiContext, store: ImageStore, fromImage: string, tag: string | undefined, host: PluginHost | undefined): Promise<void> {
+  ctx.req.resume();
+  // Validates as dockerd (400 bad reference, 403 scratch) and normalises.
+  const normalised = store.pullReference(fromImage, tag);
+  // No tag and none in the name (`docker pull -a`): every tag of the repository.
+  const lastPart = fromImage.slice(fromImage.lastIndexOf('/') + 1);
+  const allTags = !tag && !/[:@]./.test(lastPart);
+  const dist = host?.tryCurrent<Distribution>(ExtensionPoint.Distribution);
+  if (!dist) throw new NotImplementedError(`cannot pull ${normalised}: no registry client is active`);
+  const progress = new LazyProgress(ctx);
+  const target = allTags ? normalised.replace(/:[^:/@]+$/, '') : normalised;
+  try {
+    await dist.pull(target, {
+      auth: registryAuthHeader(ctx),
+      platform: queryString(ctx.query.platform) || undefined,
+      out: progress.event,
+      signal: progress.signal,
+    });
+  } catch (err) {
+    progress.finish(err);
+    return;
+  }
+  progress.finish();
 }

@@ -10,6 +10,7 @@ import { defineRoute } from '../http/route.js';
 import { startStream } from '../http/streaming.js';
 import { parseTimestamp } from '../http/timestamps.js';
 import { imageCreate } from './image-create.js';
+import { imagePush } from './distribution.js';
 import { boolFilter, containersPerImage, listImages } from './image-list.js';
 import { imageInspect } from './image-shapes.js';
 
@@ -76,7 +77,7 @@ export function imageRoutes(router: Router, deps: ApiDeps): void {
     out.end();
   });
 
-  defineRoute(router, deps, 'post', '/images/create', 'image.create', (ctx) => imageCreate(ctx, store()));
+  defineRoute(router, deps, 'post', '/images/create', 'image.create', (ctx) => imageCreate(ctx, store(), deps.host));
 
   defineRoute(router, deps, 'post', '/images/prune', 'image.prune', async (ctx) => {
     const f = Filters.parse(queryString(ctx.query.filters)).validate(['dangling', 'label', 'label!', 'until']);
@@ -89,9 +90,7 @@ export function imageRoutes(router: Router, deps: ApiDeps): void {
     });
   });
 
-  defineRoute(router, deps, 'post', /^\/images\/(.+)\/push$/, 'image.push', () => {
-    throw new NotImplementedError('pushing to a registry is not available in Berth yet');
-  });
+  defineRoute(router, deps, 'post', /^\/images\/(.+)\/push$/, 'image.push', (ctx) => imagePush(ctx, deps.host, imageName(ctx)));
 
   defineRoute(router, deps, 'post', /^\/images\/(.+)\/tag$/, 'image.tag', async (ctx) => {
     await store().tag(imageName(ctx), queryString(ctx.query.repo) ?? '', queryString(ctx.query.tag) || undefined);

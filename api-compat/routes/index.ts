@@ -14,12 +14,14 @@ import { containerArchiveRoutes } from './container-archive.js';
 import { containerAttachPlainRoutes } from './container-attach-plain.js';
 import { hijackedRoutes } from './hijacked.js';
 import { commitRoutes } from './commit.js';
+import { distributionRoutes } from './distribution.js';
 import type { HijackRouter } from '../http/hijack.js';
 import type { ApiDeps } from '../http/api-context.js';
 
 /** Every route module of the Engine API, in registration order. */
 export const routeModules: RouteModule[] = [systemRoutes, eventRoutes, swarmRoutes];
 routeModules.push(imageRoutes);
+routeModules.push(distributionRoutes);
 routeModules.push(volumeRoutes);
 routeModules.push(containerRoutes);
 routeModules.push(commitRoutes);

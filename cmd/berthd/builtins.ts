@@ -13,6 +13,7 @@ import logJsonFile from '../../plugins/log-json-file/manifest.js';
 import execLibcontainer from '../../plugins/exec-libcontainer/manifest.js';
 import execLxc from '../../plugins/exec-lxc/manifest.js';
 import containerService from '../../plugins/container-service/manifest.js';
+import registryClient from '../../plugins/registry-client/manifest.js';
 
 /**
  * The plugins built into berthd, as an explicit list (no registration by
@@ -31,6 +32,7 @@ export const builtins: AnyManifest[] = [
   execLibcontainer,
   execLxc,
   containerService,
+  registryClient,
   ...versionAdapters,
   apiServer,
 ];

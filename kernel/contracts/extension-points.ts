@@ -32,6 +32,8 @@ export const ExtensionPoint = {
   VolumeService: 'volume-service.v1',
   /** Container log storage and reading (json-file, …), chosen by `log-driver`. */
   LogDriver: 'log-driver.v1',
+  /** Pulls from and pushes to registries; `docker login` checks (the registry client). */
+  Distribution: 'distribution.v1',
 } as const;
 
 export type ExtensionPointId = (typeof ExtensionPoint)[keyof typeof ExtensionPoint];
@@ -62,4 +64,5 @@ export const POINTS: Readonly<Record<ExtensionPointId, PointDeclaration>> = {
   'container-service.v1': { id: 'container-service.v1', cardinality: 'single', title: 'container service' },
   'volume-service.v1': { id: 'volume-service.v1', cardinality: 'single', title: 'volume service' },
   'log-driver.v1': { id: 'log-driver.v1', cardinality: 'multi', title: 'log driver' },
+  'distribution.v1': { id: 'distribution.v1', cardinality: 'single', title: 'registry client' },
 };

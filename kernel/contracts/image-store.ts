@@ -85,7 +85,44 @@ export interface ImageStore {
    */
   commit(req: CommitRequest): Promise<{ id: string; ref: string }>;
 
+  /** Layer and image primitives the registry client builds pulls and pushes from. */
+  readonly content: ImageContent;
+
   dispose(): Promise<void>;
+}
+
+/**
+ * What dockerd's distribution code uses of the layer, image and reference
+ * stores. A pulled layer goes through the same registration as a loaded one
+ * (tar-split, chain ID from the config's diff IDs), so the same image pulled
+ * gets the same image ID and layers as in dockerd. Every layer the caller
+ * gets from `holdLayer`/`registerLayer`/`holdImageLayers` must be released.
+ */
+export interface ImageContent {
+  /** Takes a reference on a registered layer; false when it is not there. */
+  holdLayer(chainId: string): boolean;
+  /** Unpacks an uncompressed layer tar on `parentChain` (held by the caller), checked against `diffId`; returns its chain ID, held. */
+  registerLayer(tar: import('node:stream').Readable, parentChain: string | null, diffId: string): Promise<string>;
+  releaseLayer(chainId: string): Promise<void>;
+  /**
+   * Stores an image config whose layers the caller holds and points the
+   * references at it: `tag` (normalised `name:tag`, moved if elsewhere) and
+   * `digestRef` (`name@sha256:…`). Returns the image ID and whether `tag`
+   * pointed elsewhere before (dockerd's "Downloaded newer image").
+   */
+  commitImage(config: Buffer, refs: { tag?: string; digestRef?: string }): Promise<{ id: string; updated: boolean }>;
+  /** The image ID `ref` (normalised `name:tag` or `name@digest`) points at, if any. */
+  lookupRef(ref: string): string | undefined;
+  /** Every normalised `name:tag` of the repository `name` (push --all-tags), with its image ID. */
+  tagsOf(name: string): Array<{ ref: string; id: string }>;
+  /** The exact config bytes of an image. */
+  imageConfig(id: string): Buffer;
+  /** Holds every layer of an image for a push; returns their chain and diff IDs, bottom first. */
+  holdImageLayers(id: string): Array<{ chainId: string; diffId: string }>;
+  /** A held layer's tar exactly as registered (its sha256 is the diff ID), and its length. */
+  layerTar(chainId: string): Promise<{ stream: import('node:stream').Readable; size: number }>;
+  /** A private scratch directory under the store's root, emptied at every start. */
+  readonly tmpDir: string;
 }
 
 /** One image as the store knows it. */

@@ -10,3 +10,4 @@ export * from './image-store.js';
 export * from './container-service.js';
 export * from './volume-service.js';
 export * from './log-driver.js';
+export * from './distribution.js';

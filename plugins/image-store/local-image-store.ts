@@ -4,6 +4,7 @@ import type {
   CommitRequest, DeleteRecord, EventBus, GraphDriver, HistoryEntry, ImageInfo, ImageStore, ImportOptions, LoadOutput, Logger, PruneOptions, PruneReport,
 } from '../../kernel/index.js';
 import { ImageCore, type ContainerUse } from './image-core.js';
+import { StoreContent } from './image-content.js';
 import { pruneImages, removeImage } from './image-delete.js';
 import { imageHistory } from './image-history.js';
 import { importImage } from './image-import.js';
@@ -36,7 +37,11 @@ export interface LocalImageStoreOptions {
  * it; state and locking live in ImageCore.
  */
 export class LocalImageStore implements ImageStore {
-  private constructor(private readonly core: ImageCore, private readonly dataRoot?: string) {}
+  readonly content: StoreContent;
+
+  private constructor(private readonly core: ImageCore, private readonly dataRoot?: string) {
+    this.content = new StoreContent(core);
+  }
 
   static async open(opts: LocalImageStoreOptions): Promise<LocalImageStore> {
     const driverName = opts.driver().name;
