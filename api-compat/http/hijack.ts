@@ -140,6 +140,21 @@ export class HijackedConnection {
     }
   }
 
+  /**
+   * Switches to another protocol with a status line and headers of the
+   * caller's choosing (the websocket handshake); bytes that came with the
+   * request are handed back to the socket, as for `upgrade`.
+   */
+  switchProtocols(lines: string[]): void {
+    if (this.upgraded) return;
+    this.upgraded = true;
+    this.socket.write(lines.join('\r\n') + '\r\n\r\n');
+    if (this.pendingHead.length > 0) {
+      this.socket.unshift(this.pendingHead);
+      this.pendingHead = Buffer.alloc(0);
+    }
+  }
+
   /** Answers an error before the upgrade as an ordinary HTTP response, then closes. */
   fail(err: unknown): void {
     const status = httpStatusOf(err);

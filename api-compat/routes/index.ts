@@ -15,6 +15,7 @@ import { containerAttachPlainRoutes } from './container-attach-plain.js';
 import { hijackedRoutes } from './hijacked.js';
 import { commitRoutes } from './commit.js';
 import { distributionRoutes } from './distribution.js';
+import { attachWsRoutes } from './attach-ws.js';
 import type { HijackRouter } from '../http/hijack.js';
 import type { ApiDeps } from '../http/api-context.js';
 
@@ -29,3 +30,4 @@ routeModules.push(containerLifecycleRoutes, containerLogRoutes, execRoutes, cont
 
 /** The hijacked (upgraded) endpoints: attach and exec start. */
 export const hijackModules: Array<(router: HijackRouter, deps: ApiDeps) => void> = [hijackedRoutes];
+hijackModules.push(attachWsRoutes);
