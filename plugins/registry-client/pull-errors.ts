@@ -35,13 +35,13 @@ export function translatePullError(err: Error, familiarName: string, familiarRef
   if (inner instanceof RegistryErrcode) {
     switch (inner.code) {
       case 'DENIED':
-        return new NotFoundError(`pull access denied for ${familiarName}, repository does not exist or may require 'docker login': ${inner.message}`);
+        return new NotFoundError(`pull access denied for ${familiarName}, repository does not exist or may require 'docker login': ${inner.first}`);
       case 'MANIFEST_UNKNOWN':
-        return new NotFoundError(`manifest for ${familiarRef} not found: ${inner.message}`);
+        return new NotFoundError(`manifest for ${familiarRef} not found: ${inner.first}`);
       case 'NAME_UNKNOWN':
-        return new NotFoundError(`repository ${familiarName} not found: ${inner.message}`);
+        return new NotFoundError(`repository ${familiarName} not found: ${inner.first}`);
       case 'UNAUTHORIZED':
-        return new UnauthorizedError(e.message);
+        return new UnauthorizedError(e instanceof RequestError ? e.message : inner.first);
       default:
     }
   }

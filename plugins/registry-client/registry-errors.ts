@@ -12,6 +12,11 @@ export class RegistryErrcode extends Error {
       ? `${codeText(code)}: ${detailMessage}`
       : `errors:\n${[`${codeText(code)}: ${detailMessage}`, ...more.map((m) => m.message)].join('\n')}\n`);
   }
+
+  /** The first error alone (translatePullError looks at v[0] of errcode.Errors). */
+  get first(): string {
+    return `${codeText(this.code)}: ${this.detailMessage}`;
+  }
 }
 
 /** Go's errcode.ErrorCode.Error(): lower case, `_` → space. */
