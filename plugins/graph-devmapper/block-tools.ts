@@ -10,11 +10,9 @@ import { ToolError, runTool, type ToolRunner } from './tool-runner.js';
 export class BlockTools {
   constructor(private readonly run: ToolRunner) {}
 
-  /** Attaches a loop device to file (reusing one already attached to it) and returns its path. */
+  /** Attaches a loop device to file, reusing one already attached to it (`--nooverlap`), and returns its path. */
   async attachLoop(file: string): Promise<string> {
-    const existing = await this.loopsOf(file);
-    if (existing.length > 0) return existing[0]!;
-    return (await runTool(this.run, 'losetup', ['--find', '--show', file])).stdout.trim();
+    return (await runTool(this.run, 'losetup', ['--find', '--show', '--nooverlap', file])).stdout.trim();
   }
 
   /** Loop devices backed by file (`losetup -j`). */
@@ -33,19 +31,25 @@ export class BlockTools {
     return Number((await runTool(this.run, 'blockdev', ['--getsize64', dev])).stdout.trim());
   }
 
-  /** dockerd's createFilesystem: ext4 with every inode table and the journal written now (no lazy init racing a container), checks off. */
-  async mkfs(fs: 'ext4' | 'xfs', dev: string, extraArgs: string[]): Promise<void> {
+  /**
+   * dockerd's createFilesystem: ext4 with every inode table and the journal
+   * written now (no lazy init racing a container), checks off. Returns the
+   * new filesystem's UUID when mkfs printed it (saves a blkid run), else "".
+   */
+  async mkfs(fs: 'ext4' | 'xfs', dev: string, extraArgs: string[]): Promise<string> {
     if (fs === 'xfs') {
       await runTool(this.run, 'mkfs.xfs', [...extraArgs, dev]);
-      return;
+      return '';
     }
+    let out: string;
     try {
-      await runTool(this.run, 'mkfs.ext4', ['-E', 'nodiscard,lazy_itable_init=0,lazy_journal_init=0', ...extraArgs, dev]);
+      out = (await runTool(this.run, 'mkfs.ext4', ['-E', 'nodiscard,lazy_itable_init=0,lazy_journal_init=0', ...extraArgs, dev])).stdout;
     } catch {
       // Older mke2fs knows no lazy_journal_init.
-      await runTool(this.run, 'mkfs.ext4', ['-E', 'nodiscard,lazy_itable_init=0', ...extraArgs, dev]);
+      out = (await runTool(this.run, 'mkfs.ext4', ['-E', 'nodiscard,lazy_itable_init=0', ...extraArgs, dev])).stdout;
     }
     await runTool(this.run, 'tune2fs', ['-c', '-1', '-i', '0', dev]);
+    return /^Filesystem UUID:\s*(\S+)/m.exec(out)?.[1] ?? '';
   }
 
   /** A tag of the filesystem on dev, probed afresh (`-c /dev/null`: blkid's cache may describe an older device of the same name). */

@@ -159,7 +159,8 @@ export class DeviceSet {
           this.metadataDevice = await this.tools.attachLoop(this.metadataLoopFile);
           attached.push(this.metadataDevice);
         }
-        const size = await this.tools.deviceSize(this.dataDevice);
+        // A loop device is as large as its file; only a real data device needs asking (blockdev).
+        const size = this.dataLoopFile ? (await stat(this.dataLoopFile)).size : await this.tools.deviceSize(this.dataDevice);
         await this.dm.create(this.poolName(), poolTable(Math.floor(size / SECTOR), this.metadataDevice, this.dataDevice, this.options.thinpBlockSize));
         createdPool = true;
       } else if (!poolExists) {
@@ -316,10 +317,10 @@ export class DeviceSet {
     this.baseDeviceFilesystem = this.filesystem;
     await this.saveDeviceSetMetaData();
     this.log.info(`devmapper: Creating filesystem ${this.filesystem} on device ${this.nameOf(info)}`);
-    await this.tools.mkfs(this.filesystem, this.devNameOf(info), this.options.mkfsArgs);
+    const uuid = await this.tools.mkfs(this.filesystem, this.devNameOf(info), this.options.mkfsArgs);
     info.initialized = true;
     await this.store.save(info);
-    this.baseDeviceUUID = await this.tools.blkid(this.devNameOf(info), 'UUID');
+    this.baseDeviceUUID = uuid || (await this.tools.blkid(this.devNameOf(info), 'UUID'));
     await this.deactivateDevice(info);
     await this.saveDeviceSetMetaData();
   }

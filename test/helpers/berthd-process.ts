@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BERTHD = join(REPO_ROOT, 'bin', 'berthd');
+/** Stretches the helpers' waits where everything runs slowly (BERTH_TEST_TIME_SCALE=10 inside the emulated dm VM). */
+const TIME_SCALE = Number(process.env.BERTH_TEST_TIME_SCALE ?? 1) || 1;
 
 export interface BerthdProcess {
   dir: string;
@@ -52,7 +54,7 @@ export async function startBerthd(config: object = {}, extraArgs: string[] = [],
     const t0 = Date.now();
     while (!(existsSync(socket) && (await ping(socket)))) {
       if (c.exitCode !== null) throw new Error(`berthd exited with ${c.exitCode}: ${err}`);
-      if (Date.now() - t0 > 20_000) throw new Error(`berthd did not start: ${err}`);
+      if (Date.now() - t0 > 20_000 * TIME_SCALE) throw new Error(`berthd did not start: ${err}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   };
@@ -68,7 +70,7 @@ export async function startBerthd(config: object = {}, extraArgs: string[] = [],
         env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config') },
         input: opts.input,
         encoding: 'utf8',
-        timeout: opts.timeoutMs ?? 30_000,
+        timeout: opts.timeoutMs ?? 30_000 * TIME_SCALE,
       });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },

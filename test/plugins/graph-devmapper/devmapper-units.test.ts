@@ -207,18 +207,14 @@ describe('devicemapper driver against a fake device-mapper', () => {
     assert.deepEqual(fake.take(), [
       'dmsetup version',
       `dmsetup info ${prefix}-pool`,
-      `losetup --associated ${data} --noheadings --output NAME`,
-      `losetup --find --show ${data}`,
-      `losetup --associated ${join(dir, 'devicemapper', 'metadata')} --noheadings --output NAME`,
-      `losetup --find --show ${join(dir, 'devicemapper', 'metadata')}`,
-      'blockdev --getsize64 /dev/loop0',
+      `losetup --find --show --nooverlap ${data}`,
+      `losetup --find --show --nooverlap ${join(dir, 'devicemapper', 'metadata')}`,
       `dmsetup create ${prefix}-pool --table 0 2097152 thin-pool /dev/loop1 /dev/loop0 128 32768 1 skip_block_zeroing`,
       `dmsetup message /dev/mapper/${prefix}-pool 0 create_thin 1`,
       `dmsetup message /dev/mapper/${prefix}-pool 0 set_transaction_id 0 1`,
       `dmsetup create ${prefix}-base --table 0 2097152 thin /dev/mapper/${prefix}-pool 1`,
       `mkfs.ext4 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 /dev/mapper/${prefix}-base`,
       `tune2fs -c -1 -i 0 /dev/mapper/${prefix}-base`,
-      `blkid -c /dev/null -s UUID -o value /dev/mapper/${prefix}-base`,
       `dmsetup remove ${prefix}-base`,
     ]);
     const meta = JSON.parse(await readFile(join(dir, 'metadata', 'deviceset-metadata'), 'utf8'));

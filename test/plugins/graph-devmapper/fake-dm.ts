@@ -44,15 +44,20 @@ export class FakeDm {
       case 'losetup': {
         if (args[0] === '--associated') return ok([...this.loops].filter(([, f]) => f === args[1]).map(([d]) => d + '\n').join(''));
         if (args[0] === '--find') {
+          const file = args.at(-1)!;
+          const existing = [...this.loops].find(([, f]) => f === file);
+          if (existing && args.includes('--nooverlap')) return ok(existing[0] + '\n');
           const dev = `/dev/loop${this.loops.size}`;
-          this.loops.set(dev, args[2]!);
+          this.loops.set(dev, file);
           return ok(dev + '\n');
         }
         if (args[0] === '--detach') return this.loops.delete(args[1]!) ? ok() : fail(`losetup: ${args[1]}: detach failed`);
         return fail('losetup: unexpected');
       }
       case 'blockdev': return ok('1073741824\n');
-      case 'mkfs.ext4': case 'mkfs.xfs': case 'tune2fs': case 'blkdiscard': case 'resize2fs': case 'xfs_growfs':
+      case 'mkfs.ext4':
+        return ok('Creating filesystem with 262144 4k blocks and 65536 inodes\nFilesystem UUID: 3f1c9a52-0000-4000-8000-000000000001\nSuperblock backups stored on blocks: \n');
+      case 'mkfs.xfs': case 'tune2fs': case 'blkdiscard': case 'resize2fs': case 'xfs_growfs':
         return ok();
       case 'blkid': return ok(args[3] === 'UUID' ? '3f1c9a52-0000-4000-8000-000000000001\n' : 'ext4\n');
       case 'mount': {
