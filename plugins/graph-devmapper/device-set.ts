@@ -774,8 +774,12 @@ export class DeviceSet {
         const info = [...this.devices.values()].find((d) => deviceKey(d.hash) === key);
         if (info) await this.deactivateDevice(info).catch((err: unknown) => this.log.debug('devmapper: Shutdown deactivate', { device: info.hash, error: err }));
       }
-      const base = this.devices.get('');
-      if (base) await this.deactivateDevice(base).catch((err: unknown) => this.log.debug('devmapper: Shutdown deactivate base', { error: err }));
+      // Devices left active without a mount (the base device, an operation that failed half-way) hold the pool too.
+      for (const info of this.devices.values()) {
+        if (this.activeState.get(this.nameOf(info)) === true || info.hash === '') {
+          await this.deactivateDevice(info).catch((err: unknown) => this.log.debug('devmapper: Shutdown deactivate', { device: info.hash, error: err }));
+        }
+      }
       if (this.options.thinPoolDevice) return;
       try {
         await this.dm.remove(this.poolName());

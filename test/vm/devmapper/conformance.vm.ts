@@ -79,7 +79,7 @@ describe('devicemapper on device-mapper', { skip: noDm }, () => {
     const meta = await d.metadata('ctr');
     assert.deepEqual(Object.keys(meta).sort(), ['DeviceId', 'DeviceName', 'DeviceSize']);
     const onDisk = JSON.parse(await readFile(join(root, 'metadata', 'ctr'), 'utf8'));
-    assert.deepEqual(Object.keys(onDisk).sort(), ['device_id', 'deleted', 'initialized', 'size', 'transaction_id']);
+    assert.deepEqual(Object.keys(onDisk).sort(), ['deleted', 'device_id', 'initialized', 'size', 'transaction_id']);
     assert.equal(String(onDisk.device_id), meta.DeviceId);
     const tid = Number(dmsetup('status', `${prefix}-pool`).split(' ')[3]);
     assert.equal(JSON.parse(await readFile(join(root, 'metadata', 'transaction-metadata'), 'utf8')).open_transaction_id, tid, 'every transaction committed');

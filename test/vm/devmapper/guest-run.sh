@@ -13,4 +13,5 @@ mkdir -m 1777 /tmp/ext4 && mount -o loop /tmp/ext4.img /tmp/ext4 && chmod 1777 /
 export BERTH_VM_EXT4_TMP=/tmp/ext4
 export BERTH_TEST_TIME_SCALE=${BERTH_TEST_TIME_SCALE:-10}
 echo "dmvm guest: $(uname -r), $(dmsetup version | tr -s ' ' | tr '\n' ' ')"
-exec node --test-reporter=spec dist/test/vm/devmapper/all.vm.js
+# Arguments replace the entry (e.g. --test-name-pattern=… dist/test/vm/devmapper/conformance.vm.js) when working on one part.
+exec node --test-reporter=spec "${@:-dist/test/vm/devmapper/all.vm.js}"

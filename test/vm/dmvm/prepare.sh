@@ -92,7 +92,9 @@ EOF
 fi
 
 # ---------------------------------------------------------------- initramfs
-if [[ ! -s initramfs.cpio || $HERE/prepare.sh -nt initramfs.cpio || $HERE/guest-init.sh -nt initramfs.cpio ]]; then
+# rebuilt when the scripts that make it change (by content: a git checkout touches every mtime)
+IKEY=$(cat "$HERE/prepare.sh" "$HERE/guest-init.sh" "$CACHE/KVER" | sha256sum | cut -c1-16)
+if [[ ! -s initramfs.cpio || $(cat initramfs.key 2>/dev/null) != "$IKEY" ]]; then
   log "building initramfs"
   R=$(mktemp -d "$CACHE/initramfs.XXXXXX")
   mkdir -p "$R"/{bin,sbin,dev,proc,sys,lower,upper,newroot,dmvmrun,lib/modules/$KV,etc}
@@ -126,6 +128,7 @@ if [[ ! -s initramfs.cpio || $HERE/prepare.sh -nt initramfs.cpio || $HERE/guest-
   # uncompressed: gunzip under TCG costs ~0.5 s of boot, copying 8 MB does not
   (cd "$R" && find . | busybox cpio -o -H newc 2>/dev/null > "$CACHE/initramfs.cpio.tmp")
   mv initramfs.cpio.tmp initramfs.cpio
+  echo "$IKEY" > initramfs.key
   rm -rf "$R"
 fi
 [[ $DID = 1 ]] && log "ready: kernel $KV, cache $CACHE"
