@@ -210,9 +210,11 @@ export function minApiVersionProblem(ver: string): Problem {
 /** setupRuntimes' rules for configured runtimes (dockerd's wording). */
 export function runtimeProblems(rts: Record<string, { path?: string; runtimeType?: string; runtimeArgs?: string[]; options?: Record<string, unknown> }>): string[] {
   const out: string[] = [];
-  if (Object.hasOwn(rts, 'runc')) out.push("runtime name 'runc' is reserved");
+  // runc as in dockerd; lxc because Berth serves it itself (exec-lxc): a second driver serving
+  // the same name would make a container's runtime name ambiguous.
+  for (const reserved of ['runc', 'lxc']) if (Object.hasOwn(rts, reserved)) out.push(`runtime name '${reserved}' is reserved`);
   for (const [name, rt] of Object.entries(rts)) {
-    if (name === 'runc') continue;
+    if (name === 'runc' || name === 'lxc') continue;
     if (!rt.path && !rt.runtimeType) out.push(`runtime ${name}: either a runtimeType or a path must be configured`);
     else if (rt.path && rt.runtimeType) out.push(`runtime ${name}: cannot configure both path and runtimeType for the same runtime`);
     else if (rt.path && rt.options && Object.keys(rt.options).length > 0) out.push(`runtime ${name}: options cannot be used with a path runtime`);

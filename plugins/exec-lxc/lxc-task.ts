@@ -108,12 +108,14 @@ export class LxcTask implements Task {
     }
     // lxc-start logs the init's pid once it is spawned; if lxc-start ends first, the start failed.
     for (let i = 0; ; i++) {
+      const ended = (await readExit(this.files.exit)) !== undefined;
+      // Read after the exit check: a quick container may have started and ended in between.
       const facts = await readLxcLog(this.files.lxcLog);
       if (facts.initPid) {
         this.record.pid = facts.initPid;
         break;
       }
-      if (await readExit(this.files.exit)) {
+      if (ended) {
         const why = facts.errors.filter((e) => !/failed to start|Additional information|foreground mode/i.test(e)).slice(-3).join('; ');
         this.state = 'stopped';
         if (/Failed to exec/i.test(why)) throw new TaskStartError(`exec-lxc: ${why}`, /Permission denied/i.test(why) ? 126 : 127);

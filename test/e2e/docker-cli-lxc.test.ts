@@ -92,6 +92,19 @@ describe('docker run --runtime lxc (the real CLI)', { skip }, () => {
     assert.match(r.stdout, /^\/dev\/pts\/\d+\r\nto-stderr\r\n$/);
   });
 
+  it('--network container: joins another container\'s namespace across runtimes (runc ↔ lxc)', async () => {
+    ok(c.d.docker(['run', '-d', '--name', 'netpeer', 'bbox:1', 'sleep', '300']));
+    const inode = (out: string) => /net:\[\d+\]/.exec(out)?.[0] ?? `no namespace in ${JSON.stringify(out)}`;
+    const ns = (args: string[]) => inode(ok(c.d.docker(['run', '--rm', ...args, 'bbox:1', 'ls', '-l', '/proc/self/ns/net'])));
+    const peerNs = inode(ok(c.d.docker(['exec', 'netpeer', 'ls', '-l', '/proc/self/ns/net'])));
+    assert.equal(ns(['--runtime', 'lxc', '--network', 'container:netpeer']), peerNs);
+    assert.notEqual(ns(['--runtime', 'lxc']), peerNs);
+    ok(c.d.docker(['run', '-d', '--name', 'lxcpeer', '--runtime', 'lxc', 'bbox:1', 'sleep', '300']));
+    const lxcNs = inode(ok(c.d.docker(['exec', 'lxcpeer', 'ls', '-l', '/proc/self/ns/net'])));
+    assert.equal(ns(['--network', 'container:lxcpeer']), lxcNs);
+    ok(c.d.docker(['rm', '-f', 'netpeer', 'lxcpeer']));
+  });
+
   it('stdin: docker run -i feeds the process and closes its stdin at the end', () => {
     const r = c.d.docker(['run', '--rm', '-i', '--runtime', 'lxc', 'bbox:1', 'sh', '-c', 'cat; echo done'], { input: 'a\nb\n' });
     assert.equal(r.status, 0, r.stderr);

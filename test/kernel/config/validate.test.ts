@@ -34,6 +34,7 @@ test('default-runtime must be built in (runc, lxc) or configured', () => {
 
 test('runtime entries follow dockerd rules', () => {
   assert.deepEqual(problems({ runtimes: { runc: { path: '/usr/bin/runc' } } }), ["runtime name 'runc' is reserved"]);
+  assert.deepEqual(problems({ runtimes: { lxc: { path: '/usr/bin/crun' } } }), ["runtime name 'lxc' is reserved"]);
   assert.deepEqual(problems({ runtimes: { a: {}, b: { path: '/x', runtimeType: 'io.containerd.b.v2' }, c: { path: '/x', options: { k: 1 } }, d: { runtimeType: 'io.containerd.d.v2', runtimeArgs: ['--x'] } } }), [
     'runtime a: either a runtimeType or a path must be configured',
     'runtime b: cannot configure both path and runtimeType for the same runtime',
