@@ -134,7 +134,7 @@ export class Lifecycle {
       await live.pump.finish();
       rt.live = undefined;
       const c = this.ctx.store.resolve(id);
-      await releaseTask(this.ctx, c, live, { deleteTask: true });
+      await releaseTask(this.ctx, c, live, { deleteTask: true, exited: true });
       const runMs = Date.now() - live.startedAtMs;
       const decision = rt.restart.shouldRestart(exit.exitCode, this.ctx.shuttingDown || c.HasBeenManuallyStopped === true, runMs);
       const next: ContainerRecord = decision.restart

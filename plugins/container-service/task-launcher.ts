@@ -77,15 +77,26 @@ export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: stri
 }
 
 /** Gives back what launchTask took; the task itself is deleted first when asked. */
-export async function releaseTask(deps: LaunchDeps, c: ContainerRecord, live: LiveTask, opts: { deleteTask: boolean }): Promise<void> {
+export async function releaseTask(deps: LaunchDeps, c: ContainerRecord, live: LiveTask, opts: { deleteTask: boolean; exited?: boolean }): Promise<void> {
   const warn = (what: string) => (err: unknown) => deps.log.warn(what, { container: c.Id, error: err });
   await live.pump.stop().catch(warn('stopping the output pump'));
   await live.logger?.close().catch(warn('closing the log'));
   if (opts.deleteTask) {
-    await live.task.delete({ force: true }).catch(warn('deleting the task'));
-    await live.offset.remove().catch(warn('removing the spool offset'));
-    await deps.volumes.unmount(c);
-    await deps.host.tryCurrent<GraphDriver>(ExtensionPoint.GraphDriver)?.put(c.Id).catch(warn('unmounting the root filesystem'));
+    const unmount = async () => {
+      await deps.volumes.unmount(c);
+      await deps.host.tryCurrent<GraphDriver>(ExtensionPoint.GraphDriver)?.put(c.Id).catch(warn('unmounting the root filesystem'));
+    };
+    const deleteTask = async () => {
+      await live.task.delete({ force: true }).catch(warn('deleting the task'));
+      await live.offset.remove().catch(warn('removing the spool offset'));
+    };
+    // Once the process has exited nothing uses its mounts: the runtime's delete and the unmounts
+    // (each a process of its own) can overlap. Otherwise the task must be gone first.
+    if (opts.exited) await Promise.all([deleteTask(), unmount()]);
+    else {
+      await deleteTask();
+      await unmount();
+    }
   } else {
     await live.offset.flush();
   }

@@ -89,7 +89,7 @@ export class OciTask implements Task {
     if (s === 'paused') throw new ConflictError('cannot start a paused process');
     if (s === 'stopped') throw new ConflictError('cannot start a stopped process');
     try {
-      await this.deps.cli.start(this.id);
+      await this.deps.cli.start(this.id, this.pid);
     } catch (err) {
       throw translateStartError(this.record.command, err);
     }

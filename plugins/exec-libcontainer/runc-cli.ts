@@ -1,3 +1,5 @@
+import { basename, join } from 'node:path';
+import { startThroughExecFifo } from './exec-fifo.js';
 import { spawn } from 'node:child_process';
 import { ConflictError, NotFoundError, SystemError } from '../../kernel/index.js';
 import type { OciResources } from './oci-types.js';
@@ -33,7 +35,10 @@ export class RuntimeCli {
     return [...this.extraArgs, '--root', this.root];
   }
 
-  async start(id: string): Promise<void> {
+  /** With the init pid, runc itself is not spawned: its start is the exec FIFO (exec-fifo.ts). */
+  async start(id: string, initPid?: number): Promise<void> {
+    if (initPid && this.name === 'runc' && basename(this.path) === 'runc' && this.extraArgs.length === 0
+      && (await startThroughExecFifo(join(this.root, id), initPid))) return;
     await this.run(['start', id]);
   }
 

@@ -1,0 +1,339 @@
+#!/usr/bin/env node
+// Containers, side by side in one run on one machine: berthd, plain runc,
+// and (when installed) dockerd as the baseline.
+//
+//   node bench/containers.mjs [--runs N] [--no-dockerd] [--cpu-prof DIR]
+//
+// Measured for each daemon, against a fresh instance on its own temp dirs
+// (dockerd in its own network namespace, no iptables, no bridge, stopped by
+// PID), with a busybox image imported from the same tar:
+//   run       `docker run --rm <busybox> true`, CLI spawn → exit (median of N);
+//             next to `runc run` of an equivalent bundle (same rootfs, `true`)
+//   exec      `docker exec c true` into a running container (median of N)
+//   lifecycle create → start → wait → rm through the Engine API, 8 workers
+//             (containers per second over 40)
+//   list      GET /containers/json?all=1 with 100 containers, 16 concurrent
+//             clients for 3 s (requests per second)
+//   output    50 MB of container output through `docker run` (attached) and
+//             through `docker logs` of the same container (MB/s)
+//   rss       the daemon plus every helper (conmon; containerd and shims for
+//             dockerd) with 0 and 20 running containers (MiB per container)
+// Each figure is printed with its target from issue 4 and its ratio to the
+// dockerd figure measured here. Run it on a quiet machine: the load average
+// is printed first. Everything started is stopped by PID and every temp dir
+// removed, whatever happens.
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
+const runs = Number(opt('--runs', 10)) || 10;
+const withDockerd = !args.includes('--no-dockerd') && spawnSync('sh', ['-c', 'command -v dockerd']).status === 0;
+const cpuProfDir = opt('--cpu-prof', null) === null ? null : resolve(opt('--cpu-prof'));
+if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+const BUSYBOX = '/bin/busybox';
+const APPLETS = ['sh', 'true', 'sleep', 'cat', 'echo', 'yes', 'head', 'ls'];
+const IMAGE = 'bbox:bench';
+const OUTPUT_BYTES = 50 * 1024 * 1024;
+
+const base = mkdtempSync(join(tmpdir(), 'berth-bench-containers-'));
+const started = []; // { pid, name } of daemons to stop on the way out
+
+function sh(cmd, argv, opts = {}) {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);
+  return r.stdout;
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const ms = (fn) => { const t0 = performance.now(); fn(); return performance.now() - t0; };
+
+// --- the rootfs, as a tar for the daemons and a bundle for runc ---------------------
+
+function makeRootfs() {
+  const rootfs = join(base, 'bundle', 'rootfs');
+  for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev']) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync(BUSYBOX, join(rootfs, 'bin/busybox'));
+  sh('chmod', ['0755', join(rootfs, 'bin/busybox')]);
+  for (const a of APPLETS) symlinkSync('busybox', join(rootfs, 'bin', a));
+  writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\n');
+  const tar = join(base, 'rootfs.tar');
+  sh('tar', ['-C', rootfs, '--numeric-owner', '-cf', tar, 'bin', 'etc', 'tmp']);
+  // runc's default spec, made non-interactive and running `true` (an equivalent of `docker run --rm busybox true`).
+  sh('runc', ['spec', '--bundle', join(base, 'bundle')]);
+  const specPath = join(base, 'bundle', 'config.json');
+  const spec = JSON.parse(readFileSync(specPath, 'utf8'));
+  spec.process.terminal = false;
+  spec.process.args = ['true'];
+  spec.root.readonly = false;
+  writeFileSync(specPath, JSON.stringify(spec));
+  return tar;
+}
+
+// --- daemons ------------------------------------------------------------------------
+
+function ping(socketPath) {
+  return new Promise((r) => {
+    const req = request({ socketPath, path: '/_ping', agent: false }, (res) => { res.resume(); r(res.statusCode === 200); });
+    req.on('error', () => r(false));
+    req.end();
+  });
+}
+
+async function waitReady(socket, isAlive, what) {
+  const t0 = Date.now();
+  while (!(existsSync(socket) && (await ping(socket)))) {
+    if (!isAlive()) throw new Error(`${what} exited before answering /_ping`);
+    if (Date.now() - t0 > 60_000) throw new Error(`${what} did not answer /_ping`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function startBerthd() {
+  const dir = mkdtempSync(join(base, 'berthd-'));
+  const socket = join(dir, 'berth.sock');
+  const cfg = join(dir, 'daemon.json');
+  writeFileSync(cfg, JSON.stringify({ 'cgroup-parent': `/berth-bench-${process.pid}` }));
+  const argv = ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid')];
+  const child = cpuProfDir === null
+    ? spawn(join(root, 'bin/berthd'), argv, { stdio: ['ignore', 'ignore', 'inherit'] })
+    : spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, join(root, 'bin/launch.cjs'), ...argv], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const entry = { pid: child.pid, name: 'berthd', exited: new Promise((r) => child.once('exit', r)) };
+  started.push(entry);
+  await waitReady(socket, () => child.exitCode === null, 'berthd');
+  return { name: 'berthd', dir, socket, pid: child.pid, helpers: (p) => p.cmd.includes(dir) && p.pid !== child.pid };
+}
+
+async function startDockerd() {
+  const dir = mkdtempSync(join(base, 'dockerd-'));
+  const socket = join(dir, 'docker.sock');
+  const pidfile = join(dir, 'dockerd.pid');
+  // Its own network namespace: no bridge or iptables rules on the host, nothing it can clash with.
+  const child = spawn('unshare', ['--net', '--fork', 'dockerd', '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${socket}`,
+    '--pidfile', pidfile, '--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver', 'overlay2', '--cgroup-parent', `/dockerd-bench-${process.pid}`],
+  { stdio: ['ignore', 'ignore', 'ignore'] });
+  const entry = { pid: child.pid, name: 'dockerd', pidfile, exited: new Promise((r) => child.once('exit', r)) };
+  started.push(entry);
+  await waitReady(socket, () => child.exitCode === null, 'dockerd');
+  const pid = Number(readFileSync(pidfile, 'utf8'));
+  entry.pid = pid;
+  return { name: 'dockerd', dir, socket, pid, helpers: (p) => p.cmd.includes(dir) && p.pid !== pid };
+}
+
+async function stopAll() {
+  for (const d of started.splice(0).reverse()) {
+    try { process.kill(d.pid, 'SIGTERM'); } catch { /* gone */ }
+    const t = setTimeout(() => { try { process.kill(d.pid, 'SIGKILL'); } catch { /* gone */ } }, 20_000);
+    await d.exited;
+    clearTimeout(t);
+  }
+}
+
+function cli(d) {
+  const env = { ...process.env, DOCKER_HOST: `unix://${d.socket}`, DOCKER_CONFIG: join(d.dir, 'docker-config') };
+  return (argv, opts = {}) => sh('docker', argv, { env, ...opts });
+}
+
+// --- the Engine API -----------------------------------------------------------------
+
+function api(socket, agent, method, path, body) {
+  return new Promise((resolvePromise, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = request({ socketPath: socket, agent, method, path, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {} }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode >= 400) reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
+        else resolvePromise(text ? JSON.parse(text) : undefined);
+      });
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+// --- processes and memory -----------------------------------------------------------
+
+function processes() {
+  const out = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const status = readFileSync(`/proc/${p}/status`, 'utf8');
+      const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      const ppid = Number(/PPid:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      out.push({ pid: Number(p), ppid, cmd, rssKiB: rss });
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** RSS of the daemon, its descendants, and helpers that name its dirs (conmon, shims) — not the containers' own processes. */
+function daemonRssMiB(d, containerPids) {
+  const all = processes();
+  const keep = new Set([d.pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of all) if (!keep.has(p.pid) && keep.has(p.ppid) && !containerPids.has(p.pid)) { keep.add(p.pid); grew = true; }
+  }
+  for (const p of all) if (d.helpers(p) && !containerPids.has(p.pid)) keep.add(p.pid);
+  // A container's processes are children of its monitor: leave them out.
+  let kib = 0;
+  for (const p of all) if (keep.has(p.pid) && !containerPids.has(p.pid)) kib += p.rssKiB;
+  return kib / 1024;
+}
+
+// --- measurements -------------------------------------------------------------------
+
+function benchRun(d) {
+  const docker = cli(d);
+  docker(['run', '--rm', IMAGE, 'true']); // warm-up
+  return median(Array.from({ length: runs }, () => ms(() => docker(['run', '--rm', IMAGE, 'true']))));
+}
+
+function benchRunc() {
+  const rootDir = join(base, 'runc-root');
+  const bundle = join(base, 'bundle');
+  const once = (i) => ms(() => sh('runc', ['--root', rootDir, 'run', '--bundle', bundle, `bench-${process.pid}-${i}`], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  once(-1);
+  return median(Array.from({ length: runs }, (_, i) => once(i)));
+}
+
+function benchExec(d) {
+  const docker = cli(d);
+  docker(['run', '-d', '--name', 'ex', IMAGE, 'sleep', '1000']);
+  docker(['exec', 'ex', 'true']);
+  const t = median(Array.from({ length: runs }, () => ms(() => docker(['exec', 'ex', 'true']))));
+  docker(['rm', '-f', 'ex']);
+  return t;
+}
+
+async function benchLifecycle(d, total = 40, workers = 8) {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: workers }, async () => {
+    const agent = new Agent({ keepAlive: true });
+    while (next < total) {
+      next++;
+      const { Id } = await api(d.socket, agent, 'POST', '/containers/create', { Image: IMAGE, Cmd: ['true'] });
+      await api(d.socket, agent, 'POST', `/containers/${Id}/start`);
+      await api(d.socket, agent, 'POST', `/containers/${Id}/wait`);
+      await api(d.socket, agent, 'DELETE', `/containers/${Id}`);
+    }
+    agent.destroy();
+  }));
+  return total / ((performance.now() - t0) / 1000);
+}
+
+async function benchList(d, containers = 100, clients = 16, seconds = 3) {
+  const agent = new Agent({ keepAlive: true, maxSockets: clients });
+  const ids = [];
+  for (let i = 0; i < containers; i++) ids.push((await api(d.socket, agent, 'POST', '/containers/create', { Image: IMAGE, Cmd: ['true'], Labels: { bench: 'list' } })).Id);
+  const count = (await api(d.socket, agent, 'GET', '/containers/json?all=1')).length;
+  if (count < containers) throw new Error(`${d.name} lists ${count} containers, expected ${containers}`);
+  let done = 0;
+  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (performance.now() < end) {
+      await api(d.socket, agent, 'GET', '/containers/json?all=1');
+      done++;
+    }
+  }));
+  const rate = done / ((performance.now() - t0) / 1000);
+  for (const id of ids) await api(d.socket, agent, 'DELETE', `/containers/${id}?force=1`);
+  agent.destroy();
+  return rate;
+}
+
+function benchOutput(d) {
+  const docker = cli(d);
+  const line = 'x'.repeat(99); // 100-byte lines
+  const script = `yes ${line} | head -c ${OUTPUT_BYTES}`;
+  const env = { ...process.env, DOCKER_HOST: `unix://${d.socket}`, DOCKER_CONFIG: join(d.dir, 'docker-config') };
+  const attachedMs = ms(() => {
+    const r = spawnSync('sh', ['-c', `docker run --name out ${IMAGE} sh -c '${script}' | wc -c`], { env, encoding: 'utf8' });
+    if (Number(r.stdout.trim()) !== OUTPUT_BYTES) throw new Error(`${d.name}: docker run gave ${r.stdout.trim()} bytes: ${r.stderr}`);
+  });
+  const logsMs = ms(() => {
+    const r = spawnSync('sh', ['-c', 'docker logs out | wc -c'], { env, encoding: 'utf8' });
+    if (Number(r.stdout.trim()) !== OUTPUT_BYTES) throw new Error(`${d.name}: docker logs gave ${r.stdout.trim()} bytes: ${r.stderr}`);
+  });
+  docker(['rm', '-f', 'out']);
+  const mb = OUTPUT_BYTES / 1e6;
+  return { attached: mb / (attachedMs / 1000), logs: mb / (logsMs / 1000) };
+}
+
+async function benchRss(d, n = 20) {
+  const docker = cli(d);
+  await new Promise((r) => setTimeout(r, 2000));
+  const idle = daemonRssMiB(d, new Set());
+  const names = Array.from({ length: n }, (_, i) => `rss${i}`);
+  for (const name of names) docker(['run', '-d', '--name', name, IMAGE, 'sleep', '1000']);
+  await new Promise((r) => setTimeout(r, 2000));
+  const pids = new Set(names.map((name) => Number(docker(['inspect', '-f', '{{.State.Pid}}', name]).trim())));
+  const busy = daemonRssMiB(d, pids);
+  docker(['rm', '-f', ...names]);
+  return { idle, busy, perContainer: (busy - idle) / n };
+}
+
+// --- the run ------------------------------------------------------------------------
+
+const results = {};
+try {
+  console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${runs} runs per median${withDockerd ? '' : ', no dockerd'}`);
+  const tar = makeRootfs();
+  const daemons = [await startBerthd()];
+  if (withDockerd) daemons.push(await startDockerd());
+  for (const d of daemons) cli(d)(['import', '-c', 'CMD ["sh"]', tar, IMAGE]);
+  results.runc = benchRunc();
+  for (const d of daemons) {
+    const r = (results[d.name] = {});
+    process.stdout.write(`${d.name}: run`);
+    r.run = benchRun(d);
+    process.stdout.write(', exec');
+    r.exec = benchExec(d);
+    process.stdout.write(', lifecycle');
+    r.lifecycle = await benchLifecycle(d);
+    process.stdout.write(', list');
+    r.list = await benchList(d);
+    process.stdout.write(', output');
+    r.output = benchOutput(d);
+    process.stdout.write(', rss\n');
+    r.rss = await benchRss(d);
+  }
+  results.runcAgain = benchRunc();
+} finally {
+  await stopAll();
+  spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*/berth-bench-${process.pid} /sys/fs/cgroup/*/dockerd-bench-${process.pid} /sys/fs/cgroup/berth-bench-${process.pid} /sys/fs/cgroup/dockerd-bench-${process.pid} 2>/dev/null`]);
+  rmSync(base, { recursive: true, force: true });
+}
+
+const b = results.berthd;
+const k = results.dockerd;
+const runc = Math.min(results.runc, results.runcAgain);
+const rows = [
+  ['docker run --rm true (ms)', b.run, k?.run, `< 100 and < 3x runc (${runc.toFixed(0)} ms): ${(b.run / runc).toFixed(2)}x`, b.run < 100 && b.run < 3 * runc],
+  ['docker exec c true (ms)', b.exec, k?.exec, '< 40', b.exec < 40],
+  ['create/start/wait/rm, 8 workers (/s)', b.lifecycle, k?.lifecycle, '> 15', b.lifecycle > 15],
+  ['GET /containers/json, 100 ctrs, 16 clients (req/s)', b.list, k?.list, '> 800', b.list > 800],
+  ['50 MB through docker run (MB/s)', b.output.attached, k?.output.attached, '> 50', b.output.attached > 50],
+  ['50 MB through docker logs (MB/s)', b.output.logs, k?.output.logs, '> 50', b.output.logs > 50],
+  ['RSS idle (MiB)', b.rss.idle, k?.rss.idle, '', true],
+  ['RSS with 20 running (MiB)', b.rss.busy, k?.rss.busy, '', true],
+  ['RSS per running container (MiB)', b.rss.perContainer, k?.rss.perContainer, '< 3', b.rss.perContainer < 3],
+];
+console.log(`\nrunc run of the same bundle: ${results.runc.toFixed(1)} ms (again at the end: ${results.runcAgain.toFixed(1)} ms)\n`);
+console.log(`${'measure'.padEnd(52)} ${'berthd'.padStart(9)} ${'dockerd'.padStart(9)} ${'vs dockerd'.padStart(10)}  target`);
+for (const [name, bv, kv, target, met] of rows) {
+  const ratio = kv ? `${(bv / kv).toFixed(2)}x` : '-';
+  console.log(`${name.padEnd(52)} ${bv.toFixed(1).padStart(9)} ${(kv === undefined ? '-' : kv.toFixed(1)).padStart(9)} ${ratio.padStart(10)}  ${target}${target ? (met ? '  met' : '  NOT met') : ''}`);
+}
