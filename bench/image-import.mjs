@@ -3,14 +3,25 @@
 // next to plain `tar -x` of the same archive, measured in the same run on the
 // same machine.
 //
-//   node bench/image-import.mjs [--runs N] [--size MB] [--drivers vfs,overlay2] [--cpu-prof DIR]
+//   node bench/image-import.mjs [--runs N] [--size MB] [--drivers vfs,overlay2] [--rootfs debian,busybox,synthetic]
+//                               [--cases import,load1,load5] [--cpu-prof DIR]
 //
 // With --cpu-prof, every berthd runs under `node --cpu-prof` and leaves its
 // profile in DIR (open it in Chrome DevTools or summarise it), to see where
 // the daemon's time goes; the timings of such a run are not comparable.
 //
-// The rootfs (busybox, its applets, /etc files, and many files of random data
-// of mixed sizes) is made once into a temp dir and packed into:
+// Root filesystems (--rootfs, each measured in turn with its own baseline):
+//   debian     ~--size MB of this host's own /usr and /var/lib/dpkg
+//              content (real binaries, libraries, Python modules, docs,
+//              locales, symlinks and hard links), files sampled evenly by a
+//              hash of their path so every tree keeps its mix of sizes: what a
+//              Debian-based image's layers hold
+//   busybox    the official busybox image's shape: one static busybox with
+//              its ~270 applets as hard links, a few /etc files (~2 MB); here
+//              fixed costs (CLI, HTTP, image metadata) dominate
+//   synthetic  busybox plus files of random data of mixed sizes (the first
+//              version of this benchmark)
+// Each is made once into a temp dir and packed into:
 //   rootfs.tar          what `tar -x` unpacks and `docker import` reads
 //   load-1layer.tar     a docker-archive whose one layer is rootfs.tar
 //   load-5layers.tar    a docker-archive of the same files split into 5 layers
@@ -23,10 +34,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  chmodSync, copyFileSync, createReadStream, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
+  chmodSync, copyFileSync, createReadStream, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,11 +48,12 @@ const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] :
 const runs = Number(opt('--runs', 3)) || 3;
 const targetMiB = Number(opt('--size', 200)) || 200;
 const drivers = String(opt('--drivers', 'vfs,overlay2')).split(',').filter(Boolean);
+const kinds = String(opt('--rootfs', 'debian,busybox')).split(',').filter(Boolean);
+const caseNames = String(opt('--cases', 'import,load1,load5')).split(',').filter(Boolean);
 const cpuProfDir = opt('--cpu-prof', null) === null ? null : resolve(opt('--cpu-prof'));
 if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
 const TARGET_RATIO = 1.5;
 const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'echo', 'cat', 'ls', 'true', 'false', 'sleep', 'id', 'env', 'hostname', 'touch', 'rm', 'mkdir', 'pwd', 'cp', 'mv', 'tar', 'gzip'];
 
 const base = mkdtempSync(join(tmpdir(), 'berth-bench-import-'));
 const started = new Set(); // daemons still running, stopped on the way out whatever happens
@@ -66,28 +79,108 @@ function fileSizes(totalBytes) {
 
 const PARTS = 5;
 
-function makeRootfs(dir) {
+/** bin/busybox with its applets as hard links, /etc/passwd and /etc/group, /tmp: the official busybox image's layout. */
+function makeBusybox(dir) {
   mkdirSync(join(dir, 'bin'), { recursive: true });
   mkdirSync(join(dir, 'etc'));
   mkdirSync(join(dir, 'tmp'), { mode: 0o1777 });
   chmodSync(join(dir, 'tmp'), 0o1777);
+  mkdirSync(join(dir, 'root'), { mode: 0o700 });
   copyFileSync(BUSYBOX, join(dir, 'bin', 'busybox'));
   chmodSync(join(dir, 'bin', 'busybox'), 0o755);
-  for (const a of APPLETS) symlinkSync('busybox', join(dir, 'bin', a));
+  const applets = sh(BUSYBOX, ['--list']).split('\n').filter((a) => /^[a-z0-9_.[-]+$/.test(a) && a !== 'busybox');
+  for (const a of applets) linkSync(join(dir, 'bin', 'busybox'), join(dir, 'bin', a));
   writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
   writeFileSync(join(dir, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
-  // The data lives in usr/share/part<N>/<dir>/…, so the 5-layer archive can split it by part.
+  return applets.length + 3;
+}
+
+function makeSynthetic(dir) {
+  let n = makeBusybox(dir);
   const sizes = fileSizes(targetMiB * 1024 * 1024 - statSync(BUSYBOX).size);
-  let n = 0;
-  for (const size of sizes) {
-    const part = n % PARTS;
-    const sub = join(dir, 'usr', 'share', `part${part}`, `d${Math.floor(n / PARTS) % 40}`, `s${Math.floor(n / (PARTS * 40)) % 8}`);
+  for (let i = 0; i < sizes.length; i++) {
+    const sub = join(dir, 'usr', 'share', `part${i % PARTS}`, `d${Math.floor(i / PARTS) % 40}`, `s${Math.floor(i / (PARTS * 40)) % 8}`);
     mkdirSync(sub, { recursive: true });
-    writeFileSync(join(sub, `f${n}.bin`), randomBytes(size), { mode: n % 7 === 0 ? 0o755 : 0o644 });
+    writeFileSync(join(sub, `f${i}.bin`), randomBytes(sizes[i]), { mode: i % 7 === 0 ? 0o755 : 0o644 });
     n++;
   }
-  return { files: n + APPLETS.length + 3 };
+  return n;
 }
+
+/** Host trees a Debian image's layers are made of (those that exist here are used). */
+const DEBIAN_SOURCES = ['/usr/bin', '/usr/sbin', '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib/python3',
+  '/usr/lib/python3.11', '/usr/lib/locale', '/usr/share/doc', '/usr/share/locale', '/usr/share/perl5', '/usr/share/perl', '/usr/share/zoneinfo',
+  '/usr/share/man', '/usr/share/common-licenses', '/usr/share/i18n', '/usr/include', '/var/lib/dpkg'];
+
+/**
+ * A copy of about --size MB of the host's Debian content: every regular file
+ * of the sources is listed, then files are kept when a hash of their path
+ * falls under the ratio that meets the size, so each tree keeps its own mix of
+ * file sizes. Symlinks in kept directories come along; hard links stay links.
+ */
+function makeDebian(dir) {
+  const files = [];
+  const links = [];
+  const visit = (abs) => {
+    let st;
+    try { st = lstatSync(abs); } catch { return; }
+    if (st.isDirectory()) {
+      let names;
+      try { names = readdirSync(abs).sort(); } catch { return; }
+      for (const name of names) visit(`${abs}/${name}`);
+    } else if (st.isSymbolicLink()) {
+      links.push(abs);
+    } else if (st.isFile()) {
+      files.push({ abs, size: st.size, mode: st.mode & 0o7777, ino: `${st.dev}:${st.ino}`, nlink: st.nlink });
+    }
+  };
+  const sources = DEBIAN_SOURCES.filter((d) => existsSync(d));
+  for (const src of sources) visit(src);
+  const total = files.reduce((a, f) => a + f.size, 0);
+  const ratio = Math.min(1, (targetMiB * 1024 * 1024) / total);
+  const keep = (path) => createHash('sha1').update(path).digest().readUInt32BE(0) / 2 ** 32 < ratio;
+  const made = new Set();
+  const dirOf = (abs) => abs.slice(0, abs.lastIndexOf('/'));
+  const ensureDir = (hostDir) => {
+    if (made.has(hostDir)) return;
+    mkdirSync(join(dir, hostDir), { recursive: true });
+    made.add(hostDir);
+  };
+  const copied = new Map();
+  let n = 0;
+  for (const f of files) {
+    if (!keep(f.abs)) continue;
+    try {
+      ensureDir(dirOf(f.abs));
+      const dest = join(dir, f.abs);
+      const first = f.nlink > 1 ? copied.get(f.ino) : undefined;
+      if (first) linkSync(first, dest);
+      else {
+        copyFileSync(f.abs, dest);
+        chmodSync(dest, f.mode);
+        if (f.nlink > 1) copied.set(f.ino, dest);
+      }
+      n++;
+    } catch { /* unreadable here: skip */ }
+  }
+  for (const l of links) {
+    if (!made.has(dirOf(l)) && !keep(l)) continue;
+    try {
+      ensureDir(dirOf(l));
+      symlinkSync(readlinkSync(l), join(dir, l));
+      n++;
+    } catch { /* skip */ }
+  }
+  mkdirSync(join(dir, 'tmp'), { mode: 0o1777 });
+  chmodSync(join(dir, 'tmp'), 0o1777);
+  // The host's /etc may hold secrets: a made-up one stands in for it.
+  mkdirSync(join(dir, 'etc'), { recursive: true });
+  writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/bash\n');
+  writeFileSync(join(dir, 'etc', 'group'), 'root:x:0:\n');
+  return n + 2;
+}
+
+const ROOTFS_KINDS = { debian: makeDebian, busybox: makeBusybox, synthetic: makeSynthetic };
 
 /** Every path under `rel` (dirs before their contents), for `tar --no-recursion -T`. */
 function walk(dir, rel) {
@@ -206,54 +299,72 @@ async function onFreshBerthd(driver, argv, check) {
 
 function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; }
 
-async function main() {
-  if (!existsSync(BUSYBOX)) throw new Error(`${BUSYBOX} is needed (Debian: busybox-static)`);
-  if (spawnSync('docker', ['--version']).status !== 0) throw new Error('the docker CLI is needed');
-  const rootfsDir = join(base, 'rootfs');
+/** Paths of each of PARTS layers: entries spread by a hash of their path, each layer with the directories above its entries. */
+function splitLayers(rootfsDir) {
+  const all = walk(rootfsDir, '.');
+  const isDir = new Set(all.filter((p) => lstatSync(join(rootfsDir, p)).isDirectory()));
+  const parts = Array.from({ length: PARTS }, () => ({ dirs: new Set(['.']), paths: new Set() }));
+  for (const p of all) {
+    if (isDir.has(p)) continue;
+    const part = parts[createHash('sha1').update(p).digest().readUInt32BE(0) % PARTS];
+    part.paths.add(p);
+    for (let d = p.slice(0, p.lastIndexOf('/')); d !== '.' && !part.dirs.has(d); d = d.slice(0, d.lastIndexOf('/'))) part.dirs.add(d);
+  }
+  return parts.map(({ dirs, paths }) => all.filter((p) => dirs.has(p) || paths.has(p)));
+}
+
+/** Makes one rootfs kind and its archives; returns the cases to measure. */
+async function prepare(kind) {
+  const dir = mkdtempSync(join(base, `${kind}-`));
+  const rootfsDir = join(dir, 'rootfs');
   mkdirSync(rootfsDir);
   const t0 = performance.now();
-  const { files } = makeRootfs(rootfsDir);
-  const rootfsTar = join(base, 'rootfs.tar');
+  const files = ROOTFS_KINDS[kind](rootfsDir);
+  const rootfsTar = join(dir, 'rootfs.tar');
   tarOf(rootfsDir, rootfsTar);
   const rootfsDigest = await sha256File(rootfsTar);
-  const load1 = join(base, 'load-1layer.tar');
+  const load1 = join(dir, 'load-1layer.tar');
   const id1 = await dockerArchive([rootfsTar], load1, 'bench:load1');
-  const partTars = [];
-  for (let i = 0; i < PARTS; i++) {
-    const paths = i === 0 ? ['.', ...walk(rootfsDir, './bin'), ...walk(rootfsDir, './etc'), './tmp', './usr', './usr/share'] : ['./usr', './usr/share'];
-    paths.push(...walk(rootfsDir, `./usr/share/part${i}`));
-    const out = join(base, `part${i}.tar`);
+  const partTars = splitLayers(rootfsDir).map((paths, i) => {
+    const out = join(dir, `part${i}.tar`);
     tarOf(rootfsDir, out, paths);
-    partTars.push(out);
-  }
-  const load5 = join(base, 'load-5layers.tar');
+    return out;
+  });
+  const load5 = join(dir, 'load-5layers.tar');
   const id5 = await dockerArchive(partTars, load5, 'bench:load5');
+  const entries = walk(rootfsDir, '.').length;
   rmSync(rootfsDir, { recursive: true, force: true });
   const mib = (p) => statSync(p).size / 1024 / 1024;
-  console.log(`rootfs: ${files} files, rootfs.tar ${mib(rootfsTar).toFixed(1)} MiB, load-1layer.tar ${mib(load1).toFixed(1)} MiB, `
-    + `load-5layers.tar ${mib(load5).toFixed(1)} MiB (layers ${partTars.map((p) => mib(p).toFixed(0)).join('+')} MiB); made in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`\n== rootfs ${kind}: ${entries} entries (${files} files and links), rootfs.tar ${mib(rootfsTar).toFixed(1)} MiB, `
+    + `load-5layers.tar layers ${partTars.map((p) => mib(p).toFixed(0)).join('+')} MiB; made in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   for (const p of partTars) rmSync(p);
-
   const cases = [
-    ['docker import rootfs.tar', ['import', rootfsTar, 'bench:import'], (d) => {
+    ['import', 'docker import rootfs.tar', ['import', rootfsTar, 'bench:import'], (d) => {
       const layers = d.docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'bench:import']).trim();
       if (layers !== JSON.stringify([rootfsDigest])) throw new Error(`import gave layers ${layers}`);
     }],
-    ['docker load (1 layer)', ['load', '-q', '-i', load1], (d) => {
+    ['load1', 'docker load (1 layer)', ['load', '-q', '-i', load1], (d) => {
       const id = d.docker(['image', 'inspect', '--format', '{{.Id}}', 'bench:load1']).trim();
       if (id !== id1) throw new Error(`load gave ${id}, expected ${id1}`);
     }],
-    ['docker load (5 layers)', ['load', '-q', '-i', load5], (d) => {
+    ['load5', 'docker load (5 layers)', ['load', '-q', '-i', load5], (d) => {
       const id = d.docker(['image', 'inspect', '--format', '{{.Id}}', 'bench:load5']).trim();
       if (id !== id5) throw new Error(`load gave ${id}, expected ${id5}`);
     }],
-  ];
+  ].filter(([key]) => caseNames.includes(key)).map(([, ...rest]) => rest);
+  return { dir, rootfsTar, cases };
+}
+
+async function measure(kind) {
+  const { dir, rootfsTar, cases } = await prepare(kind);
   // Rounds interleave the baseline with every berthd row, so that all rows see the same machine (page cache,
   // writeback, other load) rather than the baseline running in a quiet moment of its own.
   const baseline = ['tar -x rootfs.tar (baseline)', '-', []];
   const rows = [baseline, ...drivers.flatMap((driver) => cases.map(([name]) => [name, driver, []]))];
   const failed = new Map();
+  const loads = [];
   for (let i = 0; i < runs; i++) {
+    loads.push(loadavg()[0]);
     // Baseline: tar -x of rootfs.tar into a fresh directory on the same filesystem.
     const into = mkdtempSync(join(base, 'untar-'));
     baseline[2].push(timed(() => sh('tar', ['-xf', rootfsTar, '-C', into])));
@@ -271,10 +382,12 @@ async function main() {
       }
     }
   }
+  rmSync(dir, { recursive: true, force: true });
   const tarX = median(baseline[2]);
   const measured = rows.filter(([n, d]) => !failed.has(`${n} on ${d}`)).map(([n, d, times]) => [n, d, median(times), times]);
 
-  console.log(`runs per row: ${runs}; time = the command alone (docker CLI spawn → exit; the daemon is started before and is fresh for every run)`);
+  console.log(`runs per row: ${runs}; 1-min load average at each round: ${loads.map((l) => l.toFixed(1)).join(' ')} (${cpus().length} CPUs)`);
+  console.log('time = the command alone (docker CLI spawn → exit; the daemon is started before and is fresh for every run)');
   console.log(['what'.padEnd(30), 'driver'.padEnd(8), 'median s', '  runs s'.padEnd(24), 'x tar -x'].join(' | '));
   let worst = 0;
   for (const [name, driver, s, times] of measured) {
@@ -284,9 +397,19 @@ async function main() {
   }
   if (measured.length > 1) {
     const failing = measured.filter(([, d, s]) => d !== '-' && s / tarX > TARGET_RATIO).map(([n, d]) => `${n} (${d})`);
-    console.log(`target: berthd import/load at most ${TARGET_RATIO}x tar -x: ${failing.length === 0 && failed.size === 0 ? 'met' : `NOT met (worst ${worst.toFixed(2)}x; over: ${failing.join(', ') || 'none'}${failed.size ? `; not measured: ${[...failed.keys()].join(', ')}` : ''})`}`);
+    console.log(`target (${kind}): berthd import/load at most ${TARGET_RATIO}x tar -x: ${failing.length === 0 && failed.size === 0 ? 'met' : `NOT met (worst ${worst.toFixed(2)}x; over: ${failing.join(', ') || 'none'}${failed.size ? `; not measured: ${[...failed.keys()].join(', ')}` : ''})`}`);
   }
-  return failed.size === 0 ? 0 : 1;
+  return failed.size;
+}
+
+async function main() {
+  if (!existsSync(BUSYBOX)) throw new Error(`${BUSYBOX} is needed (Debian: busybox-static)`);
+  if (spawnSync('docker', ['--version']).status !== 0) throw new Error('the docker CLI is needed');
+  const unknown = kinds.filter((k) => !ROOTFS_KINDS[k]);
+  if (unknown.length > 0) throw new Error(`unknown --rootfs ${unknown.join(',')} (known: ${Object.keys(ROOTFS_KINDS).join(', ')})`);
+  let failures = 0;
+  for (const kind of kinds) failures += await measure(kind);
+  return failures === 0 ? 0 : 1;
 }
 
 // Interrupted: stop our daemons (by PID) and remove the temp dir before going.

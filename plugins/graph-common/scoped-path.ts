@@ -1,4 +1,4 @@
-import { lstat, mkdir, readlink } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidParameterError } from '../../kernel/index.js';
 
@@ -39,6 +39,16 @@ export function breakoutError(name: string, root: string): InvalidParameterError
  * (or do not exist yet), so operating on it can never leave root.
  */
 export async function resolveInRoot(root: string, rel: string, followFinal = false): Promise<string> {
+  return resolveInRootSync(root, rel, followFinal);
+}
+
+/**
+ * resolveInRoot without a promise. The tar applier calls it synchronously
+ * (see tar-applier.ts for why); a handful of lstat calls never holds the event
+ * loop for long. One implementation serves both, so the security-relevant walk
+ * exists once.
+ */
+export function resolveInRootSync(root: string, rel: string, followFinal = false): string {
   const queue = rel.split('/').filter((p) => p !== '' && p !== '.');
   const done: string[] = [];
   let links = 0;
@@ -50,18 +60,15 @@ export async function resolveInRoot(root: string, rel: string, followFinal = fal
     const isFinal = queue.length === 0;
     if (missing || (isFinal && !followFinal)) { done.push(part); continue; }
     const candidate = join(root, ...done, part);
-    let st;
-    try {
-      st = await lstat(candidate);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const st = lstatSync(candidate, { throwIfNoEntry: false });
+    if (st === undefined) {
       missing = true;
       done.push(part);
       continue;
     }
     if (!st.isSymbolicLink()) { done.push(part); continue; }
     if (++links > MAX_SYMLINKS) throw new InvalidParameterError(`too many levels of symbolic links resolving ${rel}`);
-    const target = await readlink(candidate);
+    const target = readlinkSync(candidate);
     if (target.startsWith('/')) done.length = 0;
     queue.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
   }
@@ -75,17 +82,21 @@ export async function resolveInRoot(root: string, rel: string, followFinal = fal
  * Throws if a component exists but is not a directory.
  */
 export async function ensureDirInRoot(root: string, relDir: string): Promise<string> {
-  const abs = await resolveInRoot(root, relDir, true);
+  return ensureDirInRootSync(root, relDir);
+}
+
+/** ensureDirInRoot without a promise (see resolveInRootSync). */
+export function ensureDirInRootSync(root: string, relDir: string): string {
+  const abs = resolveInRootSync(root, relDir, true);
   const tail = abs.slice(root.length).split('/').filter(Boolean);
   let cur = root;
   for (const part of tail) {
     cur = join(cur, part);
     try {
-      await mkdir(cur, 0o755);
+      mkdirSync(cur, 0o755);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const st = await lstat(cur);
-      if (!st.isDirectory()) throw new InvalidParameterError(`cannot create ${relDir}: ${cur.slice(root.length)} is not a directory`);
+      if (!lstatSync(cur).isDirectory()) throw new InvalidParameterError(`cannot create ${relDir}: ${cur.slice(root.length)} is not a directory`);
     }
   }
   return abs;
@@ -97,14 +108,18 @@ export async function ensureDirInRoot(root: string, relDir: string): Promise<str
  * case a later tar entry swapped a directory for a symlink in between.
  */
 export async function parentsAreReal(root: string, abs: string): Promise<boolean> {
+  return parentsAreRealSync(root, abs);
+}
+
+/** parentsAreReal without a promise. */
+export function parentsAreRealSync(root: string, abs: string): boolean {
   if (abs !== root && !abs.startsWith(root + '/')) return false;
   const parts = abs.slice(root.length).split('/').filter(Boolean);
   let cur = root;
   for (const part of parts.slice(0, -1)) {
     cur = join(cur, part);
     try {
-      const st = await lstat(cur);
-      if (!st.isDirectory()) return false;
+      if (!lstatSync(cur).isDirectory()) return false;
     } catch {
       return false;
     }

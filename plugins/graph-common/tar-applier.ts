@@ -1,13 +1,16 @@
-import { chmod, lchown, link, lutimes, mkdir, open, readdir, realpath, rm, symlink } from 'node:fs/promises';
-import { constants } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, chmodSync, linkSync, lstatSync, lutimesSync, mkdirSync,
+  openSync, readdirSync, rmSync, symlinkSync, writeSync, type Stats,
+} from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { InvalidParameterError, SystemError, type Logger } from '../../kernel/index.js';
-import { breakoutError, cleanEntryName, ensureDirInRoot, parentsAreReal, resolveInRoot } from './scoped-path.js';
+import { breakoutError, cleanEntryName, ensureDirInRootSync, parentsAreRealSync, resolveInRootSync } from './scoped-path.js';
 import { PAX_XATTR_PREFIX, type TarHeader } from './tar-types.js';
-import { lstatOrNull } from './tree-walk.js';
+import { TarParser, type TarEntryHandler } from './tar-parser.js';
+import { VerifiedDirs } from './verified-dirs.js';
 import { makeNodes, type NodeSpec } from './mknod.js';
 import { OVERLAY_OPAQUE_XATTR, WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from './whiteouts.js';
 import { writeXattrs, type XattrWrite } from './xattrs.js';
@@ -37,26 +40,49 @@ export interface ApplyOptions {
  * within it (chroot semantics), so `link -> /etc` then `link/passwd` lands
  * in `<root>/etc/passwd`; the final component is never followed (an existing
  * entry is removed, files are created O_EXCL|O_NOFOLLOW); hard links must
- * name an existing non-directory inside root.
+ * name an existing non-directory inside root. Parents already seen to be real
+ * directories are remembered (VerifiedDirs) until an entry replaces them.
  *
- * Streaming: entries are processed as they arrive, file data is copied chunk
- * by chunk. Device nodes and xattrs need helper binaries and are batched
- * (re-checked before use); directory mtimes are set last, deepest first.
+ * Speed: the file system calls are synchronous, on purpose. A layer is
+ * thousands of entries of a few system calls each, and as promises every one
+ * of them was a thread-pool round trip: that, not the disk, was where an
+ * import spent its time. Each call here is a short metadata operation or one
+ * write of at most one input chunk, so the event loop is never held for
+ * long. Files get owner, mode and times through their open descriptor;
+ * entries are created first and only an EEXIST costs a look at what was
+ * there. Device nodes and xattrs need helper binaries and are batched
+ * (re-checked before use); directory mtimes are set last.
  */
 export async function applyLayerTar(rootDir: string, input: Readable, opts: ApplyOptions = {}): Promise<number> {
   const root = await realpath(rootDir);
   const unpacker = new LayerUnpacker(root, opts);
-  const extract = tar.extract();
-  const feeding = pipeline(input, extract);
-  feeding.catch(() => { /* reported through the iterator or awaited below */ });
+  const parser = new TarParser(unpacker);
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      let wait: void | Promise<void>;
+      try {
+        wait = parser.push(chunk);
+      } catch (err) {
+        cb(err as Error);
+        return;
+      }
+      if (wait) wait.then(() => cb(), cb);
+      else cb();
+    },
+    final(cb) {
+      try {
+        parser.finish();
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  });
   try {
-    for await (const entry of extract) {
-      await unpacker.entry(entry.header as TarHeader, entry as unknown as AsyncIterable<Buffer>);
-      entry.resume();
-    }
-    await feeding;
+    await pipeline(input, sink);
     await unpacker.finish();
   } catch (err) {
+    unpacker.abort();
     input.destroy();
     throw err;
   }
@@ -71,23 +97,37 @@ interface PendingNode {
   whiteout: boolean;
 }
 
-class LayerUnpacker {
+/** The regular file whose data is arriving. */
+interface OpenFile {
+  fd: number;
+  uid: number;
+  gid: number;
+  mode: number;
+  mtime: Date;
+}
+
+class LayerUnpacker implements TarEntryHandler {
   size = 0;
-  /** Absolute paths this layer created: an opaque marker keeps these. */
+  /** Absolute paths this layer created: an opaque marker keeps these (remove mode only). */
   private readonly unpacked = new Set<string>();
   /** AUFS metadata directories (`.wh..wh.plnk`) whose contents are skipped. */
   private readonly skipped: string[] = [];
-  private readonly dirTimes: Array<[string, Date]> = [];
+  /** Directory mtimes, set at the end (creating entries inside a directory changes its mtime); the last entry of a name wins. */
+  private readonly dirTimes = new Map<string, Date>();
   private readonly nodes = new Map<string, PendingNode>();
   private readonly xattrs = new Map<string, Array<XattrWrite & { required: boolean }>>();
+  private readonly dirs: VerifiedDirs;
+  private file: OpenFile | null = null;
 
-  constructor(private readonly root: string, private readonly opts: ApplyOptions) {}
+  constructor(private readonly root: string, private readonly opts: ApplyOptions) {
+    this.dirs = new VerifiedDirs(root);
+  }
 
-  async entry(h: TarHeader, data: AsyncIterable<Buffer>): Promise<void> {
+  entry(h: TarHeader): void | Promise<void> {
     const rel = cleanEntryName(h.name);
     if (rel === null) throw breakoutError(h.name, this.root);
     if (rel === '') return; // the root's own metadata belongs to the driver
-    if (this.skipped.some((p) => rel.startsWith(p + '/'))) return;
+    if (this.skipped.length > 0 && this.skipped.some((p) => rel.startsWith(p + '/'))) return;
     const slash = rel.lastIndexOf('/');
     const dirRel = slash < 0 ? '' : rel.slice(0, slash);
     const base = rel.slice(slash + 1);
@@ -98,101 +138,168 @@ class LayerUnpacker {
       return;
     }
     if (base.startsWith(WHITEOUT_PREFIX)) return this.whiteout(dirRel, base.slice(WHITEOUT_PREFIX.length), h);
-    if (!SUPPORTED.has(h.type ?? 'file')) {
+    if (h.type == null || !SUPPORTED.has(h.type)) {
       this.opts.log?.debug('skipping tar entry of unsupported type', { name: h.name, type: h.type });
       return;
     }
 
-    const parent = await ensureDirInRoot(this.root, dirRel);
-    const path = join(parent, base);
-    const existing = await lstatOrNull(path);
-    if (existing && !(existing.isDirectory() && h.type === 'directory')) await this.removePath(path);
-    this.unpacked.add(path);
+    const path = `${this.parentDir(dirRel)}/${base}`;
+    if (this.nodes.has(path)) this.forgetQueued(path); // a device queued by an earlier entry of the same name
+    if (this.opts.whiteouts !== 'overlay') this.unpacked.add(path);
+    const uid = h.uid ?? 0;
+    const gid = h.gid ?? 0;
+    const mtime = h.mtime ?? new Date(0);
 
     switch (h.type) {
       case 'directory':
-        if (!existing?.isDirectory()) await mkdir(path, 0o700);
+        this.makeDir(path);
+        lchownSync(path, uid, gid);
+        chmodSync(path, (h.mode ?? 0o755) & 0o7777);
+        this.dirTimes.set(path, mtime);
         break;
       case 'symlink':
-        await symlink(h.linkname ?? '', path);
+        this.create(path, () => symlinkSync(h.linkname ?? '', path));
+        lchownSync(path, uid, gid);
+        lutimesSync(path, mtime, mtime);
         break;
       case 'link':
-        return this.hardlink(h, path);
+        if (this.nodes.size > 0) return this.flushNodes().then(() => this.hardlink(h, path)); // the target may be a queued device
+        this.hardlink(h, path);
+        return;
       case 'character-device':
       case 'block-device':
       case 'fifo':
+        if (lstatQuiet(path)) this.removePath(path);
         this.nodes.set(path, {
           spec: { path, kind: h.type === 'fifo' ? 'p' : h.type === 'block-device' ? 'b' : 'c', mode: h.mode ?? 0o600, major: h.devmajor ?? 0, minor: h.devminor ?? 0 },
-          uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: h.mtime ?? new Date(0), whiteout: false,
+          uid, gid, mtime, whiteout: false,
         });
-        this.queueXattrs(path, h);
-        return;
-      default:
-        await this.writeFile(path, data);
+        break;
+      default: {
+        const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+        const fd = this.create(path, () => openSync(path, flags, 0o600));
+        this.file = { fd, uid, gid, mode: (h.mode ?? 0o644) & 0o7777, mtime };
         this.size += h.size ?? 0;
+      }
     }
-    await lchown(path, h.uid ?? 0, h.gid ?? 0);
-    if (h.type !== 'symlink') await chmod(path, (h.mode ?? 0o644) & 0o7777);
     this.queueXattrs(path, h);
-    const mtime = h.mtime ?? new Date(0);
-    if (h.type === 'directory') this.dirTimes.push([path, mtime]);
-    else await lutimes(path, mtime, mtime);
   }
 
-  private async writeFile(path: string, data: AsyncIterable<Buffer>): Promise<void> {
-    const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  data(piece: Buffer): void {
+    const f = this.file;
+    if (!f) return; // data of an entry that was skipped
+    let off = 0;
+    while (off < piece.length) off += writeSync(f.fd, piece, off, piece.length - off);
+  }
+
+  end(): void {
+    const f = this.file;
+    if (!f) return;
+    this.file = null;
     try {
-      for await (const chunk of data) await fh.write(chunk);
+      // chown first: it clears set-id bits, which the chmod then sets.
+      fchownSync(f.fd, f.uid, f.gid);
+      fchmodSync(f.fd, f.mode);
+      futimesSync(f.fd, f.mtime, f.mtime);
     } finally {
-      await fh.close();
+      closeSync(f.fd);
     }
   }
 
-  private async hardlink(h: TarHeader, path: string): Promise<void> {
+  /** Closes the file being written when the unpacking failed half-way. */
+  abort(): void {
+    if (this.file) closeSync(this.file.fd);
+    this.file = null;
+  }
+
+  /**
+   * The directory `dirRel` (root-relative, cleaned) as an absolute path,
+   * created if missing. A directory already verified costs nothing; otherwise
+   * it is resolved in scope and every component checked (ensureDirInRootSync),
+   * and the real path it resolved to is remembered.
+   */
+  private parentDir(dirRel: string): string {
+    const abs = dirRel === '' ? this.root : `${this.root}/${dirRel}`;
+    if (this.dirs.has(abs)) return abs;
+    const real = ensureDirInRootSync(this.root, dirRel);
+    this.dirs.add(real); // every component of `real` was just seen to be a real directory
+    return real;
+  }
+
+  private makeDir(path: string): void {
+    try {
+      mkdirSync(path, 0o700);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!lstatSync(path).isDirectory()) {
+        this.removePath(path);
+        mkdirSync(path, 0o700);
+      }
+    }
+    this.dirs.add(path); // its parent is verified and it is a real directory now
+  }
+
+  /** Runs `make`; when something is already at `path`, removes it (never following it) and runs `make` again. */
+  private create<T>(path: string, make: () => T): T {
+    try {
+      return make();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    this.removePath(path);
+    return make();
+  }
+
+  private hardlink(h: TarHeader, path: string): void {
     const targetRel = cleanEntryName(h.linkname ?? '');
     if (targetRel === null || targetRel === '') throw breakoutError(h.linkname ?? '', this.root);
-    const target = await resolveInRoot(this.root, targetRel);
-    await this.flushNodes(); // the target may be a device queued a moment ago
-    const st = await lstatOrNull(target);
+    const slash = targetRel.lastIndexOf('/');
+    const targetDir = slash < 0 ? this.root : `${this.root}/${targetRel.slice(0, slash)}`;
+    const target = this.dirs.has(targetDir) ? `${targetDir}/${targetRel.slice(slash + 1)}` : resolveInRootSync(this.root, targetRel);
+    const st = lstatQuiet(target);
     if (!st) throw new InvalidParameterError(`invalid hardlink ${h.name} -> ${h.linkname}: no such file in the layer`);
     if (st.isDirectory()) throw new InvalidParameterError(`invalid hardlink ${h.name} -> ${h.linkname}: target is a directory`);
-    await link(target, path);
+    this.create(path, () => linkSync(target, path));
   }
 
   /** `.wh.<name>`: delete name (remove mode) or record an overlay whiteout. */
-  private async whiteout(dirRel: string, name: string, h: TarHeader): Promise<void> {
+  private whiteout(dirRel: string, name: string, h: TarHeader): void {
     if (name === '' || name === '.' || name === '..') return;
     if (this.opts.whiteouts === 'overlay') {
-      const parent = await ensureDirInRoot(this.root, dirRel);
-      const path = join(parent, name);
-      if (await lstatOrNull(path)) await this.removePath(path);
+      const path = `${this.parentDir(dirRel)}/${name}`;
+      if (lstatQuiet(path)) this.removePath(path);
       this.nodes.set(path, { spec: { path, kind: 'c', mode: 0, major: 0, minor: 0 }, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: h.mtime ?? new Date(0), whiteout: true });
       return;
     }
-    const parent = await resolveInRoot(this.root, dirRel, true);
-    const st = await lstatOrNull(parent);
-    if (!st?.isDirectory()) return; // nothing there to delete
-    const path = join(parent, name);
-    await this.removePath(path);
+    const parent = resolveInRootSync(this.root, dirRel, true);
+    if (!lstatQuiet(parent)?.isDirectory()) return; // nothing there to delete
+    const path = `${parent}/${name}`;
+    this.removePath(path);
     this.unpacked.delete(path);
   }
 
   /** `.wh..wh..opq`: hide what the lower layers had in dir. */
-  private async opaque(dirRel: string): Promise<void> {
-    const dir = await ensureDirInRoot(this.root, dirRel);
+  private opaque(dirRel: string): void {
+    const dir = this.parentDir(dirRel);
     if (this.opts.whiteouts === 'overlay') {
       this.addXattr({ path: dir, name: this.opts.opaqueXattr ?? OVERLAY_OPAQUE_XATTR, value: Buffer.from('y'), required: true });
       return;
     }
-    for (const name of await readdir(dir)) {
-      const path = join(dir, name);
-      if (!this.unpacked.has(path)) await this.removePath(path);
+    for (const name of readdirSync(dir)) {
+      const path = `${dir}/${name}`;
+      if (!this.unpacked.has(path)) this.removePath(path);
     }
   }
 
-  /** Removes a path (never following it) and forgets work queued for it. */
-  private async removePath(path: string): Promise<void> {
-    await rm(path, { recursive: true, force: true });
+  /** Removes a path (never following it) and forgets what was known or queued for it. */
+  private removePath(path: string): void {
+    rmSync(path, { recursive: true, force: true });
+    this.dirs.forget(path);
+    this.forgetQueued(path);
+  }
+
+  /** Drops device nodes and xattrs queued for `path` and below. */
+  private forgetQueued(path: string): void {
     for (const map of [this.nodes, this.xattrs] as Array<Map<string, unknown>>) {
       map.delete(path);
       if (map.size > 0) for (const k of [...map.keys()]) if (k.startsWith(path + '/')) map.delete(k);
@@ -219,7 +326,7 @@ class LayerUnpacker {
     const pending = [...this.nodes.values()];
     this.nodes.clear();
     const safe: PendingNode[] = [];
-    for (const n of pending) if (await parentsAreReal(this.root, n.spec.path)) safe.push(n);
+    for (const n of pending) if (parentsAreRealSync(this.root, n.spec.path)) safe.push(n);
     const failed = new Map((await makeNodes(safe.map((n) => n.spec))).map((f) => [f.path, f.error]));
     for (const n of safe) {
       const error = failed.get(n.spec.path);
@@ -229,9 +336,9 @@ class LayerUnpacker {
         this.opts.log?.warn('skipping device node the host does not allow', { path: n.spec.path, error });
         continue;
       }
-      await lchown(n.spec.path, n.uid, n.gid);
-      if (!n.whiteout) await chmod(n.spec.path, n.spec.mode & 0o7777);
-      await lutimes(n.spec.path, n.mtime, n.mtime);
+      lchownSync(n.spec.path, n.uid, n.gid);
+      if (!n.whiteout) chmodSync(n.spec.path, n.spec.mode & 0o7777);
+      lutimesSync(n.spec.path, n.mtime, n.mtime);
     }
   }
 
@@ -239,7 +346,7 @@ class LayerUnpacker {
     await this.flushNodes();
     const batch: Array<XattrWrite & { required: boolean }> = [];
     for (const list of this.xattrs.values()) {
-      for (const x of list) if (await parentsAreReal(this.root, x.path)) batch.push(x);
+      for (const x of list) if (parentsAreRealSync(this.root, x.path)) batch.push(x);
     }
     this.xattrs.clear();
     const required = batch.filter((x) => x.required);
@@ -251,10 +358,16 @@ class LayerUnpacker {
       if (this.opts.xattrErrors !== 'ignore') throw new SystemError(`setting extended attributes: ${r2.errors}`);
       this.opts.log?.warn('some extended attributes could not be set (best-effort mode)', { errors: r2.errors });
     }
-    for (const [path, mtime] of this.dirTimes.reverse()) {
-      if (await lstatOrNull(path)) await lutimes(path, mtime, mtime);
+    // A path a later entry turned into something else keeps that entry's time.
+    for (const [path, mtime] of this.dirTimes) {
+      if (lstatQuiet(path)?.isDirectory()) lutimesSync(path, mtime, mtime);
     }
   }
+}
+
+/** lstat, or undefined when nothing is there. */
+function lstatQuiet(path: string): Stats | undefined {
+  return lstatSync(path, { throwIfNoEntry: false });
 }
 
 const SUPPORTED = new Set(['file', 'contiguous-file', 'directory', 'symlink', 'link', 'character-device', 'block-device', 'fifo']);
