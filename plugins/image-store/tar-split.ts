@@ -28,6 +28,8 @@ type SplitEntry = FileEntry | SegmentEntry;
 
 const MAX_META = 1 << 20;
 const MAX_SEGMENT = 1 << 20;
+/** JSON lines are handed to gzip in batches of about this many characters: one write per entry cost more than the compression. */
+const RECORD_BATCH = 256 << 10;
 
 /**
  * A pass-through that hashes the uncompressed layer (its diff ID), counts
@@ -52,6 +54,8 @@ export class TarSplitter extends Transform {
   private raw: Buffer[] = [];
   private rawLen = 0;
   private zeroBlocks = 0;
+  private lines: string[] = [];
+  private linesLen = 0;
   private paxPath?: string;
   private paxSize?: number;
   private gnuLongName?: string;
@@ -88,7 +92,7 @@ export class TarSplitter extends Transform {
 
   /** Waits until the tar-split file named by `saveTo` is complete on disk. */
   async close(): Promise<void> {
-    if (!this.gz.writableEnded) this.gz.end();
+    this.endGzip();
     await this.done;
   }
 
@@ -112,13 +116,19 @@ export class TarSplitter extends Transform {
     }
     for (const b of this.header) this.addRaw(b);
     this.flushRaw();
-    this.gz.end();
+    this.endGzip();
     cb();
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    if (!this.gz.writableEnded) this.gz.end();
+    this.endGzip();
     cb(err);
+  }
+
+  private endGzip(): void {
+    if (this.gz.writableEnded) return;
+    this.flushLines();
+    this.gz.end();
   }
 
   private scan(chunk: Buffer): void {
@@ -129,6 +139,12 @@ export class TarSplitter extends Transform {
         return;
       }
       if (this.state === 'header') {
+        if (this.headerLen === 0 && chunk.length - off >= BLOCK) {
+          // The usual case: the whole header is in this chunk, no copy needed.
+          off += BLOCK;
+          this.onHeader(chunk.subarray(off - BLOCK, off));
+          continue;
+        }
         const take = Math.min(BLOCK - this.headerLen, chunk.length - off);
         this.header.push(chunk.subarray(off, off + take));
         this.headerLen += take;
@@ -216,13 +232,28 @@ export class TarSplitter extends Transform {
 
   private flushRaw(): void {
     if (this.rawLen === 0) return;
-    this.record({ type: 2, payload: Buffer.concat(this.raw).toString('base64') });
+    const bytes = this.raw.length === 1 ? this.raw[0]! : Buffer.concat(this.raw, this.rawLen);
+    // JSON.stringify({ type: 2, payload }) without the object: base64 needs no escaping.
+    this.addLine(`{"type":2,"payload":"${bytes.toString('base64')}"}\n`);
     this.raw = [];
     this.rawLen = 0;
   }
 
   private record(entry: SplitEntry): void {
-    this.gz.write(JSON.stringify(entry) + '\n');
+    this.addLine(JSON.stringify(entry) + '\n');
+  }
+
+  private addLine(line: string): void {
+    this.lines.push(line);
+    this.linesLen += line.length;
+    if (this.linesLen >= RECORD_BATCH) this.flushLines();
+  }
+
+  private flushLines(): void {
+    if (this.linesLen === 0) return;
+    this.gz.write(this.lines.join(''));
+    this.lines = [];
+    this.linesLen = 0;
   }
 
   private fail(message: string): InvalidParameterError {
