@@ -34,7 +34,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  chmodSync, copyFileSync, createReadStream, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync,
+  chmodSync, copyFileSync, createReadStream, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { request } from 'node:http';
@@ -276,19 +277,36 @@ async function stop(child) {
   clearTimeout(t);
 }
 
-/** Wall time of `fn` in seconds, after a sync so that earlier writes are not flushed on its clock. */
-function timed(fn) {
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/** CPU seconds of a process (`self`: the waited-for children of this one, i.e. the commands it ran; else the pid and its waited-for children). */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid ?? 'self'}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const [utime, stime, cutime, cstime] = f.slice(11, 15).map(Number);
+  return (pid === undefined ? cutime + cstime : utime + stime + cutime + cstime) / CLK_TCK;
+}
+
+/**
+ * Wall time of `fn` in seconds, after a sync so that earlier writes are not
+ * flushed on its clock, and the CPU seconds spent on it: the commands this
+ * process ran (tar, or the docker CLI) plus, for berthd, the daemon's own.
+ * On a busy machine the CPU figure is the steadier of the two.
+ */
+function timed(fn, daemonPid) {
   sh('sync', []);
+  const c0 = cpuSeconds() + (daemonPid ? cpuSeconds(daemonPid) : 0);
   const t0 = performance.now();
   fn();
-  return (performance.now() - t0) / 1000;
+  const wall = (performance.now() - t0) / 1000;
+  return [wall, cpuSeconds() + (daemonPid ? cpuSeconds(daemonPid) : 0) - c0];
 }
 
 /** One berthd measurement: a fresh daemon, the command timed, its outcome checked, the daemon stopped and its dir removed. */
 async function onFreshBerthd(driver, argv, check) {
   const d = await startBerthd(driver);
   try {
-    const s = timed(() => d.docker(argv));
+    const s = timed(() => d.docker(argv), d.child.pid);
     check(d);
     return s;
   } finally {
@@ -383,17 +401,21 @@ async function measure(kind) {
     }
   }
   rmSync(dir, { recursive: true, force: true });
-  const tarX = median(baseline[2]);
-  const measured = rows.filter(([n, d]) => !failed.has(`${n} on ${d}`)).map(([n, d, times]) => [n, d, median(times), times]);
+  const tarX = median(baseline[2].map(([w]) => w));
+  const tarCpu = median(baseline[2].map(([, c]) => c));
+  const measured = rows.filter(([n, d]) => !failed.has(`${n} on ${d}`))
+    .map(([n, d, times]) => [n, d, median(times.map(([w]) => w)), times.map(([w]) => w), median(times.map(([, c]) => c))]);
 
   console.log(`runs per row: ${runs}; 1-min load average at each round: ${loads.map((l) => l.toFixed(1)).join(' ')} (${cpus().length} CPUs)`);
-  console.log('time = the command alone (docker CLI spawn → exit; the daemon is started before and is fresh for every run)');
-  console.log(['what'.padEnd(30), 'driver'.padEnd(8), 'median s', '  runs s'.padEnd(24), 'x tar -x'].join(' | '));
+  console.log('time = the command alone (docker CLI spawn → exit; the daemon is started before and is fresh for every run);');
+  console.log('cpu = CPU seconds of tar, or of the docker CLI plus berthd (and what it ran), in that time');
+  console.log(['what'.padEnd(30), 'driver'.padEnd(8), 'median s', '  runs s'.padEnd(24), 'x tar -x', ' cpu s', 'cpu x tar'].join(' | '));
   let worst = 0;
-  for (const [name, driver, s, times] of measured) {
+  for (const [name, driver, s, times, cpu] of measured) {
     const ratio = s / tarX;
     if (driver !== '-') worst = Math.max(worst, ratio);
-    console.log([name.padEnd(30), driver.padEnd(8), s.toFixed(2).padStart(8), times.map((t) => t.toFixed(2)).join(' ').padEnd(24), `${ratio.toFixed(2)}x`.padStart(8)].join(' | '));
+    console.log([name.padEnd(30), driver.padEnd(8), s.toFixed(2).padStart(8), times.map((t) => t.toFixed(2)).join(' ').padEnd(24), `${ratio.toFixed(2)}x`.padStart(8),
+      cpu.toFixed(2).padStart(6), `${(cpu / tarCpu).toFixed(2)}x`.padStart(9)].join(' | '));
   }
   if (measured.length > 1) {
     const failing = measured.filter(([, d, s]) => d !== '-' && s / tarX > TARGET_RATIO).map(([n, d]) => `${n} (${d})`);
