@@ -148,6 +148,54 @@ describe('graph-common applyLayerTar', () => {
       ]));
     });
 
+    // The applier remembers directories it has checked; every way a later entry can turn one into
+    // something else must make it check again.
+    it('re-checks a directory replaced by a symlink later in the same layer', async () => {
+      await expectContained(() => tarOf([
+        { name: 'd/' }, { name: 'd/a', content: 'a' }, { name: 'deep/b/c/f', content: 'f' },
+        { name: 'd', type: 'symlink', linkname: outside },
+        { name: 'd/secret', content: 'overwritten' }, { name: 'd/new', content: 'x' },
+        { name: 'deep', type: 'symlink', linkname: `${up}${outside.slice(1)}` },
+        { name: 'deep/b/c/secret', content: 'overwritten' },
+      ]));
+      assert.equal(await readFile(join(root, outside, 'new'), 'utf8'), 'x', 'resolved inside the root');
+      assert.equal(await readFile(join(root, outside, 'b/c/secret'), 'utf8'), 'overwritten', 'relative escape resolved inside the root too');
+    });
+
+    it('re-checks a directory replaced by a file or a hard link', async () => {
+      await assert.rejects(applyLayerTar(root, await tarOf([
+        { name: 'd/a', content: 'a' }, { name: 'd', content: 'now a file' }, { name: 'd/b', content: 'b' },
+      ])), /not a directory/);
+      await rm(root, { recursive: true, force: true });
+      await mkdir(root);
+      await assert.rejects(applyLayerTar(root, await tarOf([
+        { name: 'f', content: 'f' }, { name: 'd/a', content: 'a' }, { name: 'd', type: 'link', linkname: 'f' }, { name: 'd/b', content: 'b' },
+      ])), /not a directory/);
+      assert.equal(await readFile(join(root, 'f'), 'utf8'), 'f');
+    });
+
+    it('re-checks directories removed by whiteouts and opaque markers', async () => {
+      await applyLayerTar(root, await tarOf([{ name: 'p/q/z', content: 'z' }, { name: 'o/q/z', content: 'z' }]));
+      await expectContained(() => tarOf([
+        { name: 'p/q/y', content: 'y' }, { name: '.wh.p' },
+        { name: 'p', type: 'symlink', linkname: outside }, { name: 'p/q/secret', content: 'overwritten' },
+      ]));
+      await expectContained(() => tarOf([
+        { name: 'o/q/y', content: 'y' }, { name: '.wh..wh..opq' },
+        { name: 'o', type: 'symlink', linkname: outside }, { name: 'o/secret', content: 'overwritten' },
+      ]));
+      for (const whiteouts of ['overlay', 'remove'] as const) {
+        await rm(root, { recursive: true, force: true });
+        await mkdir(root);
+        await applyLayerTar(root, await tarOf([
+          { name: 'w/q/y', content: 'y' }, { name: '.wh.w' },
+          { name: 'w', type: 'symlink', linkname: outside }, { name: 'w/q/secret', content: 'overwritten' },
+        ]), { whiteouts }).catch(() => undefined);
+        assert.equal(await readFile(join(outside, 'secret'), 'utf8'), 'keep', `${whiteouts} mode`);
+        assert.equal((await readTree(outside)).size, 1, `${whiteouts} mode: nothing new outside`);
+      }
+    });
+
     it('does not delete outside through whiteouts', async () => {
       await symlink(outside, join(root, 'out'));
       await expectContained(() => tarOf([{ name: 'out/.wh.secret' }, { name: `${outside}/.wh.secret` }]));
