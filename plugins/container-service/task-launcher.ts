@@ -1,4 +1,5 @@
 import {
+  ConflictError,
   ExtensionPoint,
   InvalidParameterError,
   NotFoundError,
@@ -41,9 +42,13 @@ export interface LaunchDeps {
  * on the task's spool. Everything taken is given back if a step fails.
  */
 export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: string): Promise<{ live: LiveTask; etc: EtcFiles }> {
+  const graph = deps.host.current<GraphDriver>(ExtensionPoint.GraphDriver);
+  // Its layers stay with the storage driver it was created on (a storage-driver change needs that driver back).
+  if (c.Driver && c.Driver !== graph.name) {
+    throw new ConflictError(`container ${c.Id.slice(0, 12)} was created with storage driver ${c.Driver}, and the daemon runs ${graph.name}: its filesystem is only available with "storage-driver": "${c.Driver}"`);
+  }
   const joined = await joinNamespaces(c.HostConfig, deps.resolveContainer, dir);
   const lease = acquireDriver(deps.host, c.Runtime);
-  const graph = deps.host.current<GraphDriver>(ExtensionPoint.GraphDriver);
   const undo: Array<() => Promise<unknown>> = [async () => lease.release()];
   try {
     const rootfs = await graph.get(c.Id);

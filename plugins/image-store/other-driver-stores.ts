@@ -58,7 +58,7 @@ export function strandedWarning(store: OtherDriverStore, current: string): strin
   const names = store.images.map((i) => i.refs[0] ?? i.id.slice(7, 19)).sort();
   const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
   const n = store.images.length;
-  return `${n} image${n === 1 ? '' : 's'} stay under the previous storage driver "${store.driver}" and are not available with "${current}" (${shown}): ` +
+  return `${n} ${n === 1 ? 'image stays' : 'images stay'} under the previous storage driver "${store.driver}" and are not available with "${current}" (${shown}): ` +
     `stop berthd and run 'berthd migrate-images --from ${store.driver} --to ${current}', ` +
     `or set "berth": {"plugins": {"image-store": {"migrate-on-start": true}}} in daemon.json`;
 }

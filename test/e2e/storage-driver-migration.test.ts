@@ -120,7 +120,8 @@ describe('storage-driver change: images are not lost from view', { skip }, () =>
     await seedVfs(v);
     const before = images(v);
     assert.deepEqual(Object.keys(before).sort(), ['another/name:v2', 'bbox:1', 'big:1', 'stack:1']);
-    await stop(v);
+    assert.equal(v.docker(['create', '--name', 'oldc', 'bbox:1', 'true']).status, 0);
+    await v.stop(); // the container stays, on vfs
     const vfsPrint = fingerprint(dataRoot, 'vfs');
 
     // On overlay2 the vfs images are not there, and berthd says so (log and docker info).
@@ -129,6 +130,10 @@ describe('storage-driver change: images are not lost from view', { skip }, () =>
     const info = o.docker(['info']);
     assert.match(info.stderr + info.stdout, /WARNING: 3 images stay under the previous storage driver "vfs" and are not available with "overlay2" \(another\/name:v2, big:1, stack:1\): stop berthd and run 'berthd migrate-images --from vfs --to overlay2'/);
     assert.match(o.stderr(), /level=warn msg="3 images stay under the previous storage driver \\"vfs\\"/, 'logged at start');
+    // A container made on vfs cannot start on overlay2, and says why.
+    const oldc = o.docker(['start', 'oldc']);
+    assert.notEqual(oldc.status, 0);
+    assert.match(oldc.stderr, /was created with storage driver vfs, and the daemon runs overlay2: its filesystem is only available with "storage-driver": "vfs"/);
     // The daemon is running on that data root: the command refuses (dockerd's pidfile message).
     const pidfile = join(o.dir, 'berthd.pid');
     const cfg = join(dir, 'empty.json');
