@@ -98,7 +98,7 @@ async function measureDaemon(makeCmd, { reuse }) {
 function berthd(dir) {
   const socket = join(dir, 'berth.sock');
   const cfg = join(dir, 'daemon.json');
-  if (!existsSync(cfg)) writeFileSync(cfg, '{}\n');
+  if (!existsSync(cfg)) writeFileSync(cfg, '{"bridge":"none","iptables":false,"ip-forward":false}\n'); // no host networking: benches may run side by side
   return {
     cmd: join(root, 'bin/berthd'),
     argv: ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid')],

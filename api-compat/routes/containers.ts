@@ -10,6 +10,7 @@ import {
   type GraphDriver,
   type HostConfig,
   type ImageStore,
+  type NetworkService,
 } from '../../kernel/index.js';
 import { inspectView, summaryView } from '../../plugins/container-service/container-view.js';
 import { PS_FILTERS, selectContainers } from '../../plugins/container-service/list-filter.js';
@@ -59,9 +60,11 @@ export function containerRoutes(router: Router, deps: ApiDeps): void {
       filters,
       resolve: (ref) => byRef.get(ref) ?? all.find((c) => c.Name === `/${ref}` || c.Id.startsWith(ref)) ?? raiseNoSuch(ref),
       imageMatches: (c, ancestor) => c.ImageName === ancestor || ancestorIds.has(c.Image),
+      networks: (c) => deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.containerNetworks(c.Id) ?? [],
     });
     const withSize = queryBool(ctx.query.size);
-    ctx.body = await Promise.all(selected.map(async (c) => summaryView(c, withSize ? await service.sizes(c.Id) : undefined)));
+    const networks = deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService);
+    ctx.body = await Promise.all(selected.map(async (c) => summaryView(c, withSize ? await service.sizes(c.Id) : undefined, networks?.settings(c))));
   });
 
   defineRoute(router, deps, 'get', '/containers/:id/json', 'containers.inspect', async (ctx) => {
@@ -72,6 +75,7 @@ export function containerRoutes(router: Router, deps: ApiDeps): void {
       execIds: service.execIds(c.Id),
       graphDriverData: graph ? await graph.metadata(c.Id).catch(() => undefined) : undefined,
       sizes: queryBool(ctx.query.size) ? await service.sizes(c.Id) : undefined,
+      network: deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.settings(c),
     });
   });
 

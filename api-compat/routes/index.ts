@@ -3,6 +3,7 @@ import { eventRoutes } from './events.js';
 import { systemRoutes } from './system.js';
 import { swarmRoutes } from './swarm.js';
 import { volumeRoutes } from './volumes.js';
+import { networkRoutes } from './networks.js';
 import { imageRoutes } from './images.js';
 import { containerRoutes } from './containers.js';
 import { containerLifecycleRoutes } from './container-lifecycle.js';
@@ -24,6 +25,7 @@ export const routeModules: RouteModule[] = [systemRoutes, eventRoutes, swarmRout
 routeModules.push(imageRoutes);
 routeModules.push(distributionRoutes);
 routeModules.push(volumeRoutes);
+routeModules.push(networkRoutes);
 routeModules.push(containerRoutes);
 routeModules.push(commitRoutes);
 routeModules.push(containerLifecycleRoutes, containerLogRoutes, execRoutes, containerStatsRoutes, containerOpsRoutes, containerArchiveRoutes, containerAttachPlainRoutes);

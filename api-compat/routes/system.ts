@@ -9,6 +9,7 @@ import {
   type HostInfo,
   type ImageStore,
   type NetworkDriver,
+  type NetworkService,
   type VolumeService,
   type LogDriver,
 } from '../../kernel/index.js';
@@ -95,7 +96,7 @@ async function infoBody(deps: ApiDeps): Promise<Record<string, unknown>> {
   const containers = deps.host.tryCurrent<ContainerService>(ExtensionPoint.ContainerService);
   const counts = containers ? await containers.counts() : { running: 0, paused: 0, stopped: 0 };
   const rts = runtimes(deps);
-  const networks = [...deps.host.all<NetworkDriver>(ExtensionPoint.NetworkDriver).keys()];
+  const networks = deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.drivers() ?? [...deps.host.all<NetworkDriver>(ExtensionPoint.NetworkDriver).keys()];
   const warnings = [...facts.warnings];
   if (!graph) warnings.push('WARNING: no storage driver is active: see the berthd log');
   if (images?.warnings) warnings.push(...(await images.warnings()));

@@ -14,6 +14,8 @@ import execLibcontainer from '../../plugins/exec-libcontainer/manifest.js';
 import execLxc from '../../plugins/exec-lxc/manifest.js';
 import containerService from '../../plugins/container-service/manifest.js';
 import registryClient from '../../plugins/registry-client/manifest.js';
+import netBridge from '../../plugins/net-bridge/manifest.js';
+import networkService from '../../plugins/network-service/manifest.js';
 
 /**
  * The plugins built into berthd, as an explicit list (no registration by
@@ -31,6 +33,8 @@ export const builtins: AnyManifest[] = [
   imageStore,
   execLibcontainer,
   execLxc,
+  netBridge,
+  networkService,
   containerService,
   registryClient,
   ...versionAdapters,

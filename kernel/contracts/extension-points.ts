@@ -16,6 +16,8 @@ export const ExtensionPoint = {
   ExecDriver: 'exec-driver.v1',
   /** Gives containers network connectivity (bridge, host, null, remote). */
   NetworkDriver: 'network-driver.v1',
+  /** Networks, IPAM and container sandboxes on top of the network drivers (libnetwork's controller). */
+  NetworkService: 'network-service.v1',
   /** Turns the newest API shapes into an older API version's shapes. */
   ApiAdapter: 'api-adapter.v1',
   /** Serves the Docker Engine HTTP API on the `hosts` addresses. */
@@ -56,6 +58,7 @@ export const POINTS: Readonly<Record<ExtensionPointId, PointDeclaration>> = {
   'graph-driver.v1': { id: 'graph-driver.v1', cardinality: 'single', selectKey: 'storage-driver', title: 'storage driver', statefulByName: true },
   'exec-driver.v1': { id: 'exec-driver.v1', cardinality: 'multi', title: 'exec driver' },
   'network-driver.v1': { id: 'network-driver.v1', cardinality: 'multi', title: 'network driver' },
+  'network-service.v1': { id: 'network-service.v1', cardinality: 'single', title: 'network service' },
   'api-adapter.v1': { id: 'api-adapter.v1', cardinality: 'multi', title: 'API version adapter' },
   'api-server.v1': { id: 'api-server.v1', cardinality: 'single', title: 'API server' },
   'event-log.v1': { id: 'event-log.v1', cardinality: 'single', title: 'event log' },

@@ -2,6 +2,7 @@ export * from './extension-points.js';
 export * from './graph-driver.js';
 export * from './exec-driver.js';
 export * from './network-driver.js';
+export * from './network-service.js';
 export * from './api-adapter.js';
 export * from './api-server.js';
 export * from './event-log.js';

@@ -26,6 +26,7 @@ import {
   type Logger,
   type LogsRequest,
   type MountPoint,
+  type NetworkService,
   type PathStat,
   type PluginHost,
   type Resources,
@@ -292,6 +293,7 @@ export class LocalContainerService implements ContainerService {
       this.health.stop(rec.Id);
       this.execs.forget(rec.Id);
       await this.volumes.release(rec.Id, Object.values(cur.MountPoints ?? {}), opts.removeVolumes);
+      await this.deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.forget(rec.Id).catch((err: unknown) => this.deps.log.warn('failed to release container networks', { container: rec.Id, error: err }));
       await this.releaseLayers(rec.Id);
       await releaseShm(this.store.dir(rec.Id));
       await this.store.delete(rec.Id);

@@ -1,4 +1,4 @@
-import type { ContainerRecord } from '../../kernel/index.js';
+import type { ContainerRecord, NetworkSettings } from '../../kernel/index.js';
 import { humanDuration } from './human-duration.js';
 import { mountView } from './mount-points.js';
 import { healthSuffix } from './health-monitor.js';
@@ -9,7 +9,7 @@ import { GO_ZERO_TIME } from './time-format.js';
  * (`GET /containers/{id}/json`) and the summary of `GET /containers/json`.
  * Both are the newest API's shapes; version adapters lower them.
  */
-export function inspectView(c: ContainerRecord, extra: { execIds?: string[]; graphDriverData?: Record<string, string>; sizes?: { rw: number; rootFs: number } }): Record<string, unknown> {
+export function inspectView(c: ContainerRecord, extra: { execIds?: string[]; graphDriverData?: Record<string, string>; sizes?: { rw: number; rootFs: number }; network?: NetworkSettings }): Record<string, unknown> {
   return {
     Id: c.Id,
     Created: c.Created,
@@ -34,7 +34,7 @@ export function inspectView(c: ContainerRecord, extra: { execIds?: string[]; gra
     ...(extra.sizes ? { SizeRw: extra.sizes.rw, SizeRootFs: extra.sizes.rootFs } : {}),
     Mounts: Object.values(c.MountPoints ?? {}).map(mountView),
     Config: c.Config,
-    NetworkSettings: {
+    NetworkSettings: extra.network ?? {
       Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '',
       Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '',
@@ -43,7 +43,7 @@ export function inspectView(c: ContainerRecord, extra: { execIds?: string[]; gra
   };
 }
 
-export function summaryView(c: ContainerRecord, sizes?: { rw: number; rootFs: number }): Record<string, unknown> {
+export function summaryView(c: ContainerRecord, sizes?: { rw: number; rootFs: number }, network?: NetworkSettings): Record<string, unknown> {
   return {
     Id: c.Id,
     Names: [c.Name],
@@ -51,15 +51,26 @@ export function summaryView(c: ContainerRecord, sizes?: { rw: number; rootFs: nu
     ImageID: c.Image,
     Command: [c.Path, ...c.Args].join(' '),
     Created: Math.floor(Date.parse(c.Created) / 1000),
-    Ports: [],
+    Ports: portList(network),
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
     Status: statusText(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode === 'default' || !c.HostConfig.NetworkMode ? 'bridge' : c.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: network?.Networks ?? {} },
     Mounts: Object.values(c.MountPoints ?? {}).map(mountView),
     ...(sizes ? { SizeRw: sizes.rw, SizeRootFs: sizes.rootFs } : {}),
   };
+}
+
+/** The list's `Ports`: one entry per binding, and exposed ports without one (dockerd's container.PortsFromBindings order). */
+function portList(network: NetworkSettings | undefined): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const [key, bindings] of Object.entries(network?.Ports ?? {})) {
+    const [port, type] = key.split('/');
+    if (!bindings?.length) out.push({ PrivatePort: Number(port), Type: type });
+    else for (const b of bindings) out.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type });
+  }
+  return out;
 }
 
 /** The STATUS column of `docker ps`, which the CLI prints verbatim. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic, type ContainerRecord, type DaemonConfig, type RunMount } from '../../kernel/index.js';
+import { writeFileAtomic, type ContainerRecord, type DaemonConfig, type RunMount, type SandboxEtc } from '../../kernel/index.js';
 
 /**
  * The three files dockerd generates for every container in its directory
@@ -29,16 +29,19 @@ const DEFAULT_HOSTS = [
 /** libnetwork's fallback when no usable nameserver is left. */
 const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
 
-export async function writeEtcFiles(dir: string, c: ContainerRecord, daemon: Readonly<DaemonConfig>): Promise<EtcFiles> {
+/** `net`: the container's own addresses and, on user-defined networks, the embedded DNS (from the network service). */
+export async function writeEtcFiles(dir: string, c: ContainerRecord, daemon: Readonly<DaemonConfig>, net?: SandboxEtc): Promise<EtcFiles> {
   const files: EtcFiles = { HostnamePath: join(dir, 'hostname'), HostsPath: join(dir, 'hosts'), ResolvConfPath: join(dir, 'resolv.conf') };
   const hostNet = c.HostConfig.NetworkMode === 'host';
   await writeFileAtomic(files.HostnamePath, `${c.Config.Hostname || osHostname()}\n`, 0o644);
   const extraHosts = (c.HostConfig.ExtraHosts as string[] | null | undefined) ?? [];
-  const hosts = hostNet ? await readFile('/etc/hosts', 'utf8').catch(() => DEFAULT_HOSTS.join('\n') + '\n') : hostsContent(extraHosts);
+  const hosts = hostNet ? await readFile('/etc/hosts', 'utf8').catch(() => DEFAULT_HOSTS.join('\n') + '\n') : hostsContent(extraHosts, net?.hosts);
   await writeFileAtomic(files.HostsPath, hosts, 0o644);
   const hostResolv = await readHostResolvConf();
   const resolv = hostNet ? hostResolv : resolvConfContent(hostResolv, {
-    dns: nonEmpty(c.HostConfig.Dns as string[] | null | undefined) ?? nonEmpty(daemon.dns as string[] | undefined),
+    // The embedded DNS forwards to the container's `--dns` servers itself; the container asks only it.
+    dns: net?.embeddedDns ? [net.embeddedDns.nameserver] : nonEmpty(c.HostConfig.Dns as string[] | null | undefined) ?? nonEmpty(daemon.dns as string[] | undefined),
+    embedded: net?.embeddedDns !== undefined,
     search: nonEmpty(c.HostConfig.DnsSearch as string[] | null | undefined) ?? nonEmpty(daemon['dns-search'] as string[] | undefined),
     options: nonEmpty(c.HostConfig.DnsOptions as string[] | null | undefined) ?? nonEmpty(daemon['dns-opts'] as string[] | undefined),
   });
@@ -56,14 +59,15 @@ export function etcMounts(files: EtcFiles, readonlyRootfs: boolean, userDestinat
   return all.filter((m) => !userDestinations.has(m.Destination));
 }
 
-/** libnetwork etchosts.Build: the defaults, then `--add-host name:ip` as `ip\tname`. */
-export function hostsContent(extraHosts: string[]): string {
+/** libnetwork etchosts.Build: the defaults, then `--add-host name:ip` as `ip\tname`, then the container's own addresses. */
+export function hostsContent(extraHosts: string[], own: Array<{ ip: string; names: string[] }> = []): string {
   const lines = [...DEFAULT_HOSTS];
   for (const e of extraHosts) {
     const sep = e.search(/[:=]/);
     if (sep <= 0) continue;
     lines.push(`${e.slice(sep + 1)}\t${e.slice(0, sep)}`);
   }
+  for (const o of own) lines.push(`${o.ip}\t${o.names.join(' ')}`);
   return lines.join('\n') + '\n';
 }
 
@@ -73,7 +77,7 @@ export function hostsContent(extraHosts: string[]): string {
  * nameservers on localhost are dropped (libnetwork FilterResolvDNS), and
  * when none is left, Google's public ones are used as dockerd does.
  */
-export function resolvConfContent(host: string, over: { dns?: string[]; search?: string[]; options?: string[] }): string {
+export function resolvConfContent(host: string, over: { dns?: string[]; search?: string[]; options?: string[]; embedded?: boolean }): string {
   const keep: string[] = [];
   let nameservers: string[] = [];
   let search: string[] = [];
@@ -91,6 +95,8 @@ export function resolvConfContent(host: string, over: { dns?: string[]; search?:
   if (nameservers.length === 0) nameservers = [...DEFAULT_NAMESERVERS];
   if (over.search) search = over.search.filter((s) => s !== '.');
   if (over.options) options = over.options;
+  // libnetwork with the internal resolver: ndots:0 unless the user chose, so single names go to it first.
+  if (over.embedded && !options.some((o) => o.startsWith('ndots:'))) options = [...options, 'ndots:0'];
   const out = [...keep];
   if (search.length) out.push(`search ${search.join(' ')}`);
   for (const ns of nameservers) out.push(`nameserver ${ns}`);

@@ -10,6 +10,8 @@ export interface PsQuery {
   filters: { get(key: string): string[]; has(key: string): boolean; matchesLabels(l: Record<string, string> | undefined): boolean };
   resolve(ref: string): ContainerRecord;
   imageMatches(c: ContainerRecord, ancestor: string): boolean;
+  /** The networks (ID and name) a container is connected to, for the `network` filter. */
+  networks?(c: ContainerRecord): Array<{ id: string; name: string }>;
 }
 
 /** dockerd's `docker ps` selection: running only unless all/limit/filters say otherwise; newest first. */
@@ -39,10 +41,9 @@ export function selectContainers(all: ContainerRecord[], q: PsQuery): ContainerR
     if (f.has('expose') && !f.get('expose').some((e) => Object.keys(c.Config.ExposedPorts ?? {}).some((p) => p === e || p === `${e}/tcp`))) return false;
     if (f.has('volume') && !f.get('volume').some((v) => Object.values(c.MountPoints ?? {}).some((m) => m.Name === v || m.Source === v || m.Destination === v))) return false;
     if (f.has('health') && !f.get('health').includes(c.State.Health?.Status ?? 'none')) return false;
-    for (const unsupported of ['network', 'publish']) {
-      // Containers have no networks or published ports until net-bridge exists.
-      if (f.has(unsupported)) return false;
-    }
+    if (f.has('network') && !f.get('network').some((n) => (q.networks?.(c) ?? []).some((x) => x.name === n || x.id.startsWith(n)))) return false;
+    // `publish` is not matched yet: no container matches rather than all of them.
+    if (f.has('publish')) return false;
     return true;
   });
   return q.limit > 0 ? out.slice(0, q.limit) : out;

@@ -1,4 +1,4 @@
-import { ExtensionPoint, type ContainerLogger, type ContainerRecord, type ExecDriver, type ExitStatus, type GraphDriver, type Task } from '../../kernel/index.js';
+import { ExtensionPoint, type NetworkService, type ContainerLogger, type ContainerRecord, type ExecDriver, type ExitStatus, type GraphDriver, type Task } from '../../kernel/index.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { LiveTask } from './live-task.js';
 import { OutputPump } from './output-pump.js';
@@ -26,6 +26,9 @@ export async function restoreContainers(ctx: ServiceContext, lifecycle: Lifecycl
     await restoreOne(ctx, lifecycle, c, liveRestore).catch((err: unknown) => ctx.log.error('failed to restore container', { container: c.Id, error: err }));
   }
   await removeStaleTasks(ctx);
+  // Sandboxes of containers that lived on keep their addresses and ports; every other one is released.
+  const live = ctx.store.all().filter((c) => ctx.runtimes.get(c.Id)?.live).map((c) => c.Id);
+  await ctx.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.reconcile(live).catch((err: unknown) => ctx.log.warn('failed to restore network sandboxes', { error: err }));
   for (const c of ctx.store.all()) {
     if (c.State.Running) continue;
     const rt = runtimeOf(ctx, c);

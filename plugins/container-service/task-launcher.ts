@@ -11,9 +11,11 @@ import {
   type HostConfigSubset,
   type Lease,
   type Logger,
+  type NetworkService,
   type PluginHost,
   type RunMount,
 } from '../../kernel/index.js';
+import { join } from 'node:path';
 import { etcMounts, writeEtcFiles, type EtcFiles } from './etc-files.js';
 import type { LiveTask } from './live-task.js';
 import type { LogBackend } from './log-backend.js';
@@ -55,7 +57,11 @@ export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: stri
     undo.push(() => graph.put(c.Id));
     // `--network container:<ref>` shares the other container's namespace and its /etc files, as dockerd does.
     const peer = c.HostConfig.NetworkMode?.startsWith('container:') ? deps.networkPeer(c.HostConfig.NetworkMode.slice('container:'.length)) : undefined;
-    const etc = peer?.HostsPath ? { HostsPath: peer.HostsPath, HostnamePath: peer.HostnamePath!, ResolvConfPath: peer.ResolvConfPath! } : await writeEtcFiles(dir, c, deps.daemon());
+    // The network sandbox (bridge and user networks) before the /etc files, which list its addresses.
+    const networks = peer ? undefined : deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService);
+    const sandbox = networks ? await networks.attach(c, { hostsPath: join(dir, 'hosts') }) : undefined;
+    if (networks) undo.push(() => networks.detach(c.Id));
+    const etc = peer?.HostsPath ? { HostsPath: peer.HostsPath, HostnamePath: peer.HostnamePath!, ResolvConfPath: peer.ResolvConfPath! } : await writeEtcFiles(dir, c, deps.daemon(), sandbox?.etc);
     const mounts = await deps.volumes.mount(c);
     undo.push(() => deps.volumes.unmount(c));
     const logger = await deps.logs.open(c, dir);
@@ -68,7 +74,7 @@ export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: stri
       id: c.Id,
       runtime: c.Runtime,
       rootfs,
-      config: withJoinedNamespaces(runConfig(c, etc, mounts, peer ? `/proc/${peer.State.Pid}/ns/net` : undefined), joined),
+      config: withJoinedNamespaces(runConfig(c, etc, mounts, peer ? `/proc/${peer.State.Pid}/ns/net` : sandbox?.key), joined),
       // A TTY's stdin stays open when a client goes (dockerd closes it only for non-TTY StdinOnce).
       io: { terminal: tty, stdinOnce: tty ? false : c.Config.StdinOnce === true },
     });
@@ -95,12 +101,17 @@ export async function releaseTask(deps: LaunchDeps, c: ContainerRecord, live: Li
       await live.task.delete({ force: true }).catch(warn('deleting the task'));
       await live.offset.remove().catch(warn('removing the spool offset'));
     };
-    // Once the process has exited nothing uses its mounts: the runtime's delete and the unmounts
-    // (each a process of its own) can overlap. Otherwise the task must be gone first.
-    if (opts.exited) await Promise.all([deleteTask(), unmount()]);
+    const releaseNetwork = async () => {
+      await deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.detach(c.Id).catch(warn('releasing the network sandbox'));
+    };
+    // Once the process has exited nothing uses its mounts or its network: the runtime's delete,
+    // the unmounts and the sandbox release (each processes of their own) can overlap.
+    // Otherwise the task must be gone first.
+    if (opts.exited) await Promise.all([deleteTask(), unmount(), releaseNetwork()]);
     else {
       await deleteTask();
       await unmount();
+      await releaseNetwork();
     }
   } else {
     await live.offset.flush();

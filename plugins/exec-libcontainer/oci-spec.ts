@@ -209,7 +209,8 @@ function setNamespaces(spec: OciSpec, c: ContainerRunConfig, ctx: SpecContext): 
 function setSysctls(spec: OciSpec, c: ContainerRunConfig, ctx: SpecContext): void {
   const sysctl: Record<string, string> = {};
   const net = c.HostConfig.NetworkMode ?? '';
-  const privateNet = net !== 'host' && !net.startsWith('container:') && !c.HostConfig.NetworkNamespacePath;
+  // A bridge sandbox joined by path is still the container's own namespace; only container:/host share one.
+  const privateNet = net !== 'host' && !net.startsWith('container:');
   const exists = ctx.sysctlExists ?? (() => true);
   if (privateNet) {
     if (exists('net.ipv4.ping_group_range')) sysctl['net.ipv4.ping_group_range'] = '0 2147483647';

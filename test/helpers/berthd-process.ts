@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -25,6 +26,40 @@ export interface BerthdProcess {
 }
 
 /**
+ * Host networking of a test daemon. By default none at all (`"bridge":
+ * "none"`, no iptables, no ip_forward change): containers get loopback
+ * only, as under dockerd with `-b none`, and concurrent test daemons never
+ * meet on a bridge or a chain. Network tests take `networkTestConfig()`:
+ * their own chain prefix, default bridge name and address pool.
+ */
+function withTestNetworking(config: object, extraArgs: string[]): object {
+  const given = new Set([...Object.keys(config), ...extraArgs.map((a) => a.replace(/^--?/, '').split('=')[0]!)]);
+  if (given.has('b')) given.add('bridge');
+  const out: Record<string, unknown> = { ...config };
+  if (!given.has('bridge') && !given.has('bip') && !('berth' in config && JSON.stringify(config).includes('network-service'))) out.bridge = 'none';
+  if (!given.has('iptables') && out.bridge === 'none') out.iptables = false;
+  if (!given.has('ip-forward')) out['ip-forward'] = false;
+  return out;
+}
+
+/**
+ * daemon.json for a network test daemon: a default bridge, iptables rules
+ * and user networks that cannot clash with another daemon's (its own chain
+ * prefix, bridge name and `default-address-pools` base; subnets are still
+ * checked against the host's routes, so two daemons never share one).
+ */
+export function networkTestConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const tag = randomBytes(3).toString('hex');
+  const octet = 64 + (randomBytes(1)[0]! % 180);
+  return {
+    'ip-forward': false,
+    'default-address-pools': [{ base: `10.${octet}.0.0/16`, size: 24 }],
+    ...extra,
+    berth: { plugins: { 'net-bridge': { chainPrefix: `BT${tag.toUpperCase()}` }, 'network-service': { defaultBridge: `bt${tag}0` } } },
+  };
+}
+
+/**
  * Starts bin/berthd on its own temp data-root, exec-root, pidfile, socket and
  * daemon.json (never a system path), and waits for `/_ping`. `dataRoot` puts
  * the data root elsewhere (a test filesystem such as a loop-mounted btrfs).
@@ -33,7 +68,7 @@ export async function startBerthd(config: object = {}, extraArgs: string[] = [],
   const dir = await mkdtemp(join(tmpdir(), 'berth-e2e-'));
   const socket = join(dir, 'berth.sock');
   const configFile = join(dir, 'daemon.json');
-  await writeFile(configFile, JSON.stringify(config));
+  await writeFile(configFile, JSON.stringify(withTestNetworking(config, extraArgs)));
   const argv = ['--config-file', configFile, '-H', `unix://${socket}`,
     '--data-root', opts.dataRoot ?? join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid'), ...extraArgs];
   let err = '';

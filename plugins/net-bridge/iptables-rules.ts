@@ -1,0 +1,110 @@
+/**
+ * Berth's iptables rules, generated whole from the driver's state (pure, so
+ * the layout is unit-tested). The layout is dockerd's (libnetwork
+ * iptables.go, bridge/setup_ip_tables.go) with every chain under one
+ * per-daemon prefix: built-in chains get exactly one jump each, so removing
+ * Berth is removing those jumps and its chains, and two daemons with
+ * different prefixes never touch each other's rules.
+ *
+ *   nat    PREROUTING  -m addrtype --dst-type LOCAL -j P
+ *   nat    OUTPUT      ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j P
+ *   nat    POSTROUTING -j P-POSTROUTING
+ *   filter FORWARD     -j P-FORWARD
+ */
+
+export interface BridgeRuleInput {
+  bridge: string;
+  subnet: string;
+  icc: boolean;
+  masquerade: boolean;
+  internal: boolean;
+}
+
+export interface PortRuleInput {
+  bridge: string;
+  proto: 'tcp' | 'udp' | 'sctp';
+  hostIp: string;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+export interface Chains {
+  nat: string;
+  natPost: string;
+  filter: string;
+  forward: string;
+  isolation1: string;
+  isolation2: string;
+}
+
+export function chainNames(prefix: string): Chains {
+  return {
+    nat: prefix,
+    natPost: `${prefix}-POSTROUTING`,
+    filter: prefix,
+    forward: `${prefix}-FORWARD`,
+    isolation1: `${prefix}-ISOLATION-STAGE-1`,
+    isolation2: `${prefix}-ISOLATION-STAGE-2`,
+  };
+}
+
+/** The jumps from the built-in chains: [table, chain, rule args]. */
+export function jumpRules(prefix: string): Array<[string, string, string[]]> {
+  const c = chainNames(prefix);
+  return [
+    ['nat', 'PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.nat]],
+    ['nat', 'OUTPUT', ['!', '-d', '127.0.0.0/8', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.nat]],
+    ['nat', 'POSTROUTING', ['-j', c.natPost]],
+    ['filter', 'FORWARD', ['-j', c.forward]],
+  ];
+}
+
+/** iptables-restore input (for `--noflush`) that replaces the content of every Berth chain. */
+export function rulesRestore(prefix: string, bridges: BridgeRuleInput[], ports: PortRuleInput[]): string {
+  const c = chainNames(prefix);
+  const nat: string[] = [`:${c.nat} - [0:0]`, `:${c.natPost} - [0:0]`];
+  const filter: string[] = [`:${c.filter} - [0:0]`, `:${c.forward} - [0:0]`, `:${c.isolation1} - [0:0]`, `:${c.isolation2} - [0:0]`];
+  for (const b of bridges) {
+    // Traffic from the bridge itself is never DNAT'ed back into it (dockerd's `-i docker0 -j RETURN`).
+    nat.push(`-A ${c.nat} -i ${b.bridge} -j RETURN`);
+    if (b.masquerade && !b.internal) nat.push(`-A ${c.natPost} -s ${b.subnet} ! -o ${b.bridge} -j MASQUERADE`);
+  }
+  filter.push(`-A ${c.forward} -j ${c.isolation1}`);
+  for (const b of bridges) {
+    if (b.internal) {
+      filter.push(`-A ${c.isolation1} ! -s ${b.subnet} -o ${b.bridge} -j DROP`);
+      filter.push(`-A ${c.isolation1} ! -d ${b.subnet} -i ${b.bridge} -j DROP`);
+    } else {
+      filter.push(`-A ${c.isolation1} -i ${b.bridge} ! -o ${b.bridge} -j ${c.isolation2}`);
+      filter.push(`-A ${c.isolation2} -o ${b.bridge} -j DROP`);
+    }
+    filter.push(`-A ${c.forward} -o ${b.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
+    filter.push(`-A ${c.forward} -o ${b.bridge} -j ${c.filter}`);
+    if (!b.internal) filter.push(`-A ${c.forward} -i ${b.bridge} ! -o ${b.bridge} -j ACCEPT`);
+    filter.push(`-A ${c.forward} -i ${b.bridge} -o ${b.bridge} -j ${b.icc ? 'ACCEPT' : 'DROP'}`);
+  }
+  filter.push(`-A ${c.isolation1} -j RETURN`);
+  filter.push(`-A ${c.isolation2} -j RETURN`);
+  for (const p of ports) {
+    const dst = p.hostIp && p.hostIp !== '0.0.0.0' ? `-d ${p.hostIp}/32 ` : '';
+    nat.push(`-A ${c.nat} ${dst}! -i ${p.bridge} -p ${p.proto} -m ${p.proto} --dport ${p.hostPort} -j DNAT --to-destination ${p.containerIp}:${p.containerPort}`);
+    // Hairpin: a container reaching its own published port through the host.
+    nat.push(`-A ${c.natPost} -s ${p.containerIp}/32 -d ${p.containerIp}/32 -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} -j MASQUERADE`);
+    filter.push(`-A ${c.filter} -d ${p.containerIp}/32 ! -i ${p.bridge} -o ${p.bridge} -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} -j ACCEPT`);
+  }
+  return ['*nat', ...nat, 'COMMIT', '*filter', ...filter, 'COMMIT', ''].join('\n');
+}
+
+/** iptables-restore input that deletes every Berth chain (after the jumps are gone). */
+export function deleteRestore(prefix: string, existing: { nat: string[]; filter: string[] }): string {
+  const out: string[] = [];
+  for (const table of ['nat', 'filter'] as const) {
+    // Exactly this daemon's chain names: another daemon's prefix may start with ours.
+    const names = new Set(Object.values(chainNames(prefix)));
+    const mine = existing[table].filter((ch) => names.has(ch));
+    if (mine.length === 0) continue;
+    out.push(`*${table}`, ...mine.map((ch) => `:${ch} - [0:0]`), ...mine.map((ch) => `-X ${ch}`), 'COMMIT');
+  }
+  return out.length ? out.join('\n') + '\n' : '';
+}
