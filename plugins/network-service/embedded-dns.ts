@@ -22,6 +22,8 @@ export class EmbeddedDns {
     private readonly log: Logger,
     private readonly lookup: (sandboxId: string, name: string) => string[] | undefined,
     private readonly upstream: () => string[] = hostNameservers,
+    /** Port of the upstream servers (53; tests use a loopback server elsewhere). */
+    private readonly upstreamPort = 53,
   ) {}
 
   /** `ext`: the container's own `--dns` servers, used instead of the host's. */
@@ -78,14 +80,14 @@ export class EmbeddedDns {
     }
     const ext = this.servers.get(sandboxId)?.ext;
     for (const server of ext?.length ? ext : this.upstream()) {
-      const reply = await forward(msg, server).catch(() => undefined);
+      const reply = await forward(msg, server, this.upstreamPort).catch(() => undefined);
       if (reply) return reply;
     }
     return buildAnswer(q, RCODE_SERVFAIL);
   }
 }
 
-function forward(msg: Buffer, server: string): Promise<Buffer> {
+function forward(msg: Buffer, server: string, port: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket(server.includes(':') ? 'udp6' : 'udp4');
     const timer = setTimeout(() => { sock.close(); reject(new Error('timeout')); }, FORWARD_TIMEOUT_MS);
@@ -96,7 +98,7 @@ function forward(msg: Buffer, server: string): Promise<Buffer> {
       sock.close();
       resolve(reply);
     });
-    sock.send(msg, 53, server);
+    sock.send(msg, port, server);
   });
 }
 

@@ -53,6 +53,8 @@ export function networkTestConfig(extra: Record<string, unknown> = {}): Record<s
   const octet = 64 + (randomBytes(1)[0]! % 180);
   return {
     'ip-forward': false,
+    // Names the embedded DNS does not know go to the host's loopback, never to a resolver off the machine.
+    dns: ['127.0.0.1'],
     'default-address-pools': [{ base: `10.${octet}.0.0/16`, size: 24 }],
     ...extra,
     berth: { plugins: { 'net-bridge': { chainPrefix: `BT${tag.toUpperCase()}` }, 'network-service': { defaultBridge: `bt${tag}0` } } },

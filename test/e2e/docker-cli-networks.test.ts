@@ -1,0 +1,234 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { dockerCliAvailable, networkTestConfig } from '../helpers/berthd-process.js';
+import { busyboxAvailable } from '../helpers/busybox-rootfs.js';
+import { startContainerDaemon, waitFor, type ContainerDaemon } from './containers/harness.js';
+
+const skip = !dockerCliAvailable ? 'the docker CLI is not installed' : !busyboxAvailable ? 'busybox-static is not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
+
+/** GET http://127.0.0.1:<port><path> from the host. */
+function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject).on('timeout', () => reject(new Error('timeout')));
+  });
+}
+
+function iptables(table: string): string {
+  return execFileSync('iptables', ['-w', '-t', table, '-S'], { encoding: 'utf8' });
+}
+
+function links(): string {
+  return execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
+}
+
+describe('docker networking with the real CLI', { skip }, () => {
+  let c: ContainerDaemon;
+  let cfg: Record<string, unknown>;
+  let prefix: string;
+  let bridge: string;
+  const docker = (args: string[], timeoutMs = 60_000) => c.d.docker(args, { timeoutMs });
+  const ok = (args: string[]) => {
+    const r = docker(args);
+    assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+
+  before(async () => {
+    cfg = networkTestConfig();
+    const plugins = (cfg.berth as { plugins: Record<string, Record<string, string>> }).plugins;
+    prefix = plugins['net-bridge']!.chainPrefix!;
+    bridge = plugins['network-service']!.defaultBridge!;
+    c = await startContainerDaemon(cfg);
+  });
+  after(async () => {
+    if (!c) return;
+    await c.stop();
+    // Nothing of this daemon is left on the host.
+    assert.doesNotMatch(iptables('nat') + iptables('filter'), new RegExp(prefix), 'iptables chains removed');
+    assert.doesNotMatch(links(), new RegExp(`${bridge}:`), 'default bridge removed');
+    assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(c.d.dir), 'no namespace mounts left');
+  });
+
+  it('has the predefined networks and a default bridge with outbound NAT in its own chains', () => {
+    const ls = ok(['network', 'ls', '--format', '{{.Name}} {{.Driver}} {{.Scope}}']).split('\n').sort();
+    assert.deepEqual(ls, ['bridge bridge local', 'host host local', 'none null local']);
+    const inspect = JSON.parse(ok(['network', 'inspect', 'bridge']))[0];
+    assert.equal(inspect.Options['com.docker.network.bridge.name'], bridge);
+    assert.equal(inspect.Options['com.docker.network.bridge.default_bridge'], 'true');
+    const subnet = inspect.IPAM.Config[0].Subnet as string;
+    assert.match(subnet, /^10\.\d+\.\d+\.0\/24$/);
+    const nat = iptables('nat');
+    assert.match(nat, new RegExp(`-A ${prefix}-POSTROUTING -s ${subnet.replace(/\./g, '\\.')} ! -o ${bridge} -j MASQUERADE`));
+    assert.match(nat, new RegExp(`-A POSTROUTING -j ${prefix}-POSTROUTING`));
+    assert.match(nat, new RegExp(`-A PREROUTING -m addrtype --dst-type LOCAL -j ${prefix}\\n`));
+    assert.match(iptables('filter'), new RegExp(`-A FORWARD -j ${prefix}-FORWARD`));
+    assert.equal(nat.split('\n').filter((l) => l.startsWith('-A POSTROUTING') && l.includes(prefix)).length, 1, 'one jump per built-in chain');
+  });
+
+  it('a container on the default bridge gets an address, gateway, MAC and /etc/hosts entry, shown in inspect', () => {
+    const id = ok(['run', '-d', '--name', 'onbridge', 'bbox:1', 'sleep', '300']);
+    const ns = JSON.parse(ok(['inspect', id]))[0].NetworkSettings;
+    const ep = ns.Networks.bridge;
+    assert.match(ep.IPAddress, /^10\./);
+    assert.equal(ns.IPAddress, ep.IPAddress, 'legacy top-level fields for the default bridge');
+    assert.equal(ns.Gateway, ep.Gateway);
+    assert.equal(ep.MacAddress, `02:42:${ep.IPAddress.split('.').map((o: string) => Number(o).toString(16).padStart(2, '0')).join(':')}`);
+    assert.match(ep.EndpointID, /^[0-9a-f]{64}$/);
+    assert.equal(ep.DNSNames, null);
+    assert.match(ns.SandboxKey, /\/netns\/[0-9a-f]{12}$/);
+    const inside = ok(['exec', 'onbridge', 'sh', '-c', 'busybox ip -4 addr show eth0; busybox ip route; cat /etc/hosts']);
+    assert.match(inside, new RegExp(`inet ${ep.IPAddress}/24`));
+    assert.match(inside, new RegExp(`default via ${ep.Gateway}`));
+    assert.match(inside, new RegExp(`${ep.IPAddress}\\t${id.slice(0, 12)}`));
+    ok(['exec', 'onbridge', 'busybox', 'ping', '-c', '1', '-W', '5', ep.Gateway]);
+    ok(['rm', '-f', 'onbridge']);
+  });
+
+  it('user networks: create with options, inspect, duplicate and predefined errors', () => {
+    const id = ok(['network', 'create', '--subnet', '10.250.7.0/24', '--gateway', '10.250.7.254', '--ip-range', '10.250.7.128/25', '--label', 'team=net', '-o', 'com.docker.network.driver.mtu=1400', 'usernet']);
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const n = JSON.parse(ok(['network', 'inspect', 'usernet']))[0];
+    assert.deepEqual(n.IPAM.Config, [{ Subnet: '10.250.7.0/24', IPRange: '10.250.7.128/25', Gateway: '10.250.7.254' }]);
+    assert.deepEqual(n.Labels, { team: 'net' });
+    assert.equal(n.Options['com.docker.network.driver.mtu'], '1400');
+    const dup = docker(['network', 'create', 'usernet']);
+    assert.notEqual(dup.status, 0);
+    assert.match(dup.stderr, /network with name usernet already exists/);
+    const pre = docker(['network', 'rm', 'bridge']);
+    assert.match(pre.stderr, /bridge is a pre-defined network and cannot be removed/);
+    const missing = docker(['network', 'inspect', 'nosuchnet']);
+    assert.match(missing.stderr, /network nosuchnet not found/);
+    const r = ok(['run', '--rm', '--network', 'usernet', 'bbox:1', 'sh', '-c', 'busybox ip -4 addr show eth0; busybox ip link show eth0']);
+    assert.match(r, /inet 10\.250\.7\.(12[89]|1[3-9][0-9]|2[0-4][0-9]|25[0-3])\/24/, 'address from the ip-range');
+    assert.match(r, /mtu 1400/);
+    ok(['network', 'rm', 'usernet']);
+  });
+
+  it('two containers on a user network reach each other by name, alias and name.network', () => {
+    ok(['network', 'create', 'appnet']);
+    ok(['run', '-d', '--name', 'web', '--network', 'appnet', '--network-alias', 'www', '--hostname', 'webhost', 'bbox:1', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']);
+    const r = ok(['run', '--rm', '--network', 'appnet', 'bbox:1', 'sh', '-c',
+      'cat /etc/resolv.conf; for n in web www web.appnet webhost; do busybox wget -q -O - http://$n/hostname || exit 1; done; busybox ping -c 1 -W 5 web >/dev/null && echo pinged']);
+    assert.match(r, /nameserver 127\.0\.0\.11/);
+    assert.match(r, /options ndots:0/);
+    assert.equal(r.split('\n').filter((l) => l === 'webhost').length, 4);
+    assert.match(r, /pinged/);
+    const web = JSON.parse(ok(['inspect', 'web']))[0];
+    assert.deepEqual(web.NetworkSettings.Networks.appnet.DNSNames, ['web', 'www', web.Id.slice(0, 12), 'webhost']);
+    assert.equal(web.NetworkSettings.IPAddress, '', 'legacy fields only for the default bridge');
+    const members = JSON.parse(ok(['network', 'inspect', 'appnet']))[0].Containers;
+    assert.equal(members[web.Id].Name, 'web');
+    // Names of other networks are not resolved; the resolver is not on the host.
+    const other = docker(['run', '--rm', 'bbox:1', 'busybox', 'nslookup', 'web', '127.0.0.11']);
+    assert.notEqual(other.status, 0);
+    const rm = docker(['network', 'rm', 'appnet']);
+    assert.match(rm.stderr, /has active endpoints/);
+    ok(['rm', '-f', 'web']);
+    ok(['network', 'rm', 'appnet']);
+  });
+
+  it('publishes ports: -p answers on 127.0.0.1, -P picks ports docker port reports, freed at stop', async () => {
+    ok(['run', '-d', '--name', 'pub', '-p', '127.0.0.1::80', '--expose', '81', '-P', 'bbox:1', 'sh', '-c', 'busybox httpd -p 81 -h /etc; exec busybox httpd -f -p 80 -h /etc']);
+    const ports = ok(['port', 'pub']).split('\n').sort();
+    const p80 = /^80\/tcp -> 127\.0\.0\.1:(\d+)$/.exec(ports.find((l) => l.startsWith('80/tcp'))!);
+    const p81 = /^81\/tcp -> 0\.0\.0\.0:(\d+)$/.exec(ports.find((l) => l.startsWith('81/tcp -> 0.0.0.0'))!);
+    assert.ok(p80 && p81, ports.join('\n'));
+    const id = ok(['inspect', '-f', '{{.Id}}', 'pub']);
+    await waitFor(() => docker(['exec', 'pub', 'busybox', 'wget', '-q', '-O', '-', 'http://127.0.0.1/hostname']).status === 0, 20_000, 'httpd');
+    const a = await httpGet(Number(p80[1]), '/hostname');
+    assert.equal(a.body.trim(), id.slice(0, 12));
+    const b = await httpGet(Number(p81[1]), '/hostname');
+    assert.equal(b.status, 200);
+    const nat = iptables('nat');
+    assert.match(nat, new RegExp(`-A ${prefix} ! -i ${bridge} -p tcp -m tcp --dport ${p81[1]} -j DNAT`));
+    // Another container reaches the published port through the gateway.
+    const gw = JSON.parse(ok(['inspect', 'pub']))[0].NetworkSettings.Gateway;
+    assert.equal(ok(['run', '--rm', 'bbox:1', 'busybox', 'wget', '-q', '-O', '-', `http://${gw}:${p81[1]}/hostname`]), id.slice(0, 12));
+    const ps = ok(['ps', '--filter', 'name=pub', '--format', '{{.Ports}}']);
+    assert.match(ps, new RegExp(`127\\.0\\.0\\.1:${p80[1]}->80/tcp`));
+    ok(['stop', '-t', '1', 'pub']);
+    await assert.rejects(httpGet(Number(p80[1]), '/'), 'the port is closed once the container stopped');
+    assert.doesNotMatch(iptables('nat'), new RegExp(`--dport ${p81[1]} `));
+    assert.deepEqual(JSON.parse(ok(['inspect', 'pub']))[0].NetworkSettings.Ports, {});
+    ok(['rm', 'pub']);
+  });
+
+  it('connect and disconnect a running container, with --ip and --alias', () => {
+    ok(['network', 'create', '--subnet', '10.250.9.0/24', 'livenet']);
+    ok(['run', '-d', '--name', 'mover', 'bbox:1', 'sleep', '300']);
+    ok(['network', 'connect', '--ip', '10.250.9.50', '--alias', 'moved', 'livenet', 'mover']);
+    assert.match(ok(['exec', 'mover', 'busybox', 'ip', '-4', 'addr', 'show', 'eth1']), /inet 10\.250\.9\.50\/24/);
+    assert.match(ok(['exec', 'mover', 'cat', '/etc/hosts']), /10\.250\.9\.50\t/);
+    const nets = JSON.parse(ok(['inspect', 'mover']))[0].NetworkSettings.Networks;
+    assert.deepEqual(Object.keys(nets).sort(), ['bridge', 'livenet']);
+    assert.equal(nets.livenet.IPAddress, '10.250.9.50');
+    assert.deepEqual(nets.livenet.IPAMConfig, { IPv4Address: '10.250.9.50' });
+    assert.equal(ok(['run', '--rm', '--network', 'livenet', 'bbox:1', 'sh', '-c', 'busybox nslookup moved 127.0.0.11 | grep "^Address: 10"']), 'Address: 10.250.9.50');
+    const taken = docker(['run', '--rm', '--network', 'livenet', '--ip', '10.250.9.50', 'bbox:1', 'true']);
+    assert.notEqual(taken.status, 0, 'an address is never handed out twice');
+    assert.match(taken.stderr, /Address already in use/);
+    ok(['network', 'disconnect', 'livenet', 'mover']);
+    assert.notEqual(docker(['exec', 'mover', 'busybox', 'ip', 'link', 'show', 'eth1']).status, 0);
+    assert.doesNotMatch(ok(['exec', 'mover', 'cat', '/etc/hosts']), /10\.250\.9\.50/);
+    ok(['run', '--rm', '--network', 'livenet', '--ip', '10.250.9.50', 'bbox:1', 'true']);
+    ok(['rm', '-f', 'mover']);
+    ok(['network', 'rm', 'livenet']);
+  });
+
+  it('--network container:, --add-host, --dns, --mac-address and events', () => {
+    ok(['network', 'create', 'evnet']);
+    const since = Math.floor(Date.now() / 1000) - 1;
+    ok(['run', '-d', '--name', 'host1', '--network', 'evnet', '--mac-address', '02:42:aa:bb:cc:dd', '--add-host', 'extra.test:10.1.2.3', 'bbox:1', 'sleep', '300']);
+    assert.match(ok(['exec', 'host1', 'busybox', 'ip', 'link', 'show', 'eth0']), /02:42:aa:bb:cc:dd/);
+    assert.match(ok(['exec', 'host1', 'cat', '/etc/hosts']), /10\.1\.2\.3\textra\.test/);
+    const ip = JSON.parse(ok(['inspect', 'host1']))[0].NetworkSettings.Networks.evnet.IPAddress;
+    assert.match(ok(['run', '--rm', '--network', 'container:host1', 'bbox:1', 'busybox', 'ip', '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${ip}/`));
+    assert.match(ok(['run', '--rm', '--dns', '10.9.9.9', 'bbox:1', 'cat', '/etc/resolv.conf']), /nameserver 10\.9\.9\.9/);
+    ok(['rm', '-f', 'host1']);
+    ok(['network', 'rm', 'evnet']);
+    const ev = ok(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=network', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+    for (const want of ['connect evnet', 'disconnect evnet', 'destroy evnet']) assert.ok(ev.split('\n').includes(want), `${want} in ${ev}`);
+  });
+
+  it('networks, addresses and rules survive a restart, and a kill -9 is cleaned up', async () => {
+    ok(['network', 'create', '--subnet', '10.250.11.0/24', 'keepnet']);
+    const before = JSON.parse(ok(['network', 'inspect', 'keepnet']))[0];
+    ok(['run', '-d', '--name', 'keeper', '--restart', 'always', '--stop-timeout', '1', '--network', 'keepnet', '--ip', '10.250.11.10', 'bbox:1', 'sleep', '300']);
+    await c.d.restart({ kill: true });
+    const after = JSON.parse(ok(['network', 'inspect', 'keepnet']))[0];
+    assert.equal(after.Id, before.Id);
+    assert.deepEqual(after.IPAM, before.IPAM);
+    await waitFor(() => docker(['inspect', '-f', '{{.State.Running}}', 'keeper']).stdout.trim() === 'true', 30_000, 'keeper restarted');
+    assert.equal(ok(['inspect', '-f', '{{.NetworkSettings.Networks.keepnet.IPAddress}}', 'keeper']), '10.250.11.10');
+    const other = ok(['run', '--rm', '--network', 'keepnet', 'bbox:1', 'busybox', 'ip', '-4', 'addr', 'show', 'eth0']);
+    assert.doesNotMatch(other, /10\.250\.11\.10\//, 'the kept address is not handed out again');
+    // One sandbox namespace mounted (keeper's), jumps not duplicated by the restart.
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`${c.d.dir}/exec/netns/`));
+    assert.equal(mounts.length, 1, mounts.join('\n'));
+    assert.equal(iptables('filter').split('\n').filter((l) => l === `-A FORWARD -j ${prefix}-FORWARD`).length, 1);
+    await c.d.restart();
+    assert.equal(JSON.parse(ok(['network', 'inspect', 'keepnet']))[0].Id, before.Id);
+    ok(['rm', '-f', 'keeper']);
+    ok(['network', 'rm', 'keepnet']);
+    assert.equal(ok(['network', 'ls', '-q', '--filter', 'type=custom']), '');
+    assert.deepEqual(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`${c.d.dir}/exec/netns/`)), []);
+  });
+
+  it('network prune removes unused user networks only', () => {
+    ok(['network', 'create', 'p1']);
+    ok(['network', 'create', 'p2']);
+    ok(['run', '-d', '--name', 'user2', '--network', 'p2', 'bbox:1', 'sleep', '300']);
+    const out = ok(['network', 'prune', '-f']);
+    assert.match(out, /p1/);
+    assert.doesNotMatch(out, /p2/);
+    ok(['rm', '-f', 'user2']);
+    ok(['network', 'rm', 'p2']);
+  });
+});
