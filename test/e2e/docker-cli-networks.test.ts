@@ -1,12 +1,15 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { get } from 'node:http';
 import { dockerCliAvailable, networkTestConfig } from '../helpers/berthd-process.js';
 import { busyboxAvailable } from '../helpers/busybox-rootfs.js';
 import { startContainerDaemon, waitFor, type ContainerDaemon } from './containers/harness.js';
 
+const composeAvailable = spawnSync('docker-compose', ['version']).status === 0;
 const skip = !dockerCliAvailable ? 'the docker CLI is not installed' : !busyboxAvailable ? 'busybox-static is not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
 
 /** GET http://127.0.0.1:<port><path> from the host. */
@@ -230,5 +233,41 @@ describe('docker networking with the real CLI', { skip }, () => {
     assert.doesNotMatch(out, /p2/);
     ok(['rm', '-f', 'user2']);
     ok(['network', 'rm', 'p2']);
+  });
+
+  it('docker-compose: one service calls the other by service name; down leaves no network or rule', { skip: composeAvailable ? false : 'docker-compose is not installed' }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-compose-'));
+    try {
+      writeFileSync(join(dir, 'docker-compose.yml'), [
+        'version: "3"',
+        'services:',
+        '  web:',
+        '    image: bbox:1',
+        '    command: ["busybox", "httpd", "-f", "-p", "80", "-h", "/etc"]',
+        '  client:',
+        '    image: bbox:1',
+        '    depends_on: [web]',
+        '    command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do busybox wget -q -O - http://web/hostname && echo CALLED-WEB && exit 0; sleep 1; done; exit 1"]',
+        '',
+      ].join('\n'));
+      const compose = (args: string[]) => spawnSync('docker-compose', ['-p', 'berthcmp', ...args], {
+        cwd: dir, encoding: 'utf8', timeout: 180_000,
+        env: { ...process.env, DOCKER_HOST: `unix://${c.d.socket}`, DOCKER_CONFIG: join(c.d.dir, 'docker-config'), COMPOSE_INTERACTIVE_NO_CLI: '1' },
+      });
+      const up = compose(['up', '--exit-code-from', 'client']);
+      assert.equal(up.status, 0, up.stdout + up.stderr);
+      assert.match(up.stdout, /CALLED-WEB/);
+      const net = JSON.parse(ok(['network', 'inspect', 'berthcmp_default']))[0];
+      const bridgeName = `br-${net.Id.slice(0, 12)}`;
+      assert.match(iptables('filter'), new RegExp(bridgeName));
+      const down = compose(['down']);
+      assert.equal(down.status, 0, down.stdout + down.stderr);
+      assert.equal(ok(['ps', '-aq', '--filter', 'label=com.docker.compose.project=berthcmp']), '');
+      assert.notEqual(docker(['network', 'inspect', 'berthcmp_default']).status, 0);
+      assert.doesNotMatch(iptables('filter') + iptables('nat'), new RegExp(bridgeName));
+      assert.doesNotMatch(links(), new RegExp(bridgeName));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
