@@ -20,6 +20,10 @@ export function testConfig(root: string, extra: Partial<DaemonConfig> = {}): Dae
     'registry-mirrors': [],
     'insecure-registries': [],
     berth: {},
+    // No host networking (bridge, iptables chains, ip_forward) in kernel-level tests: they run side by side.
+    bridge: 'none',
+    iptables: false,
+    'ip-forward': false,
     ...extra,
   };
 }
