@@ -27,6 +27,7 @@ export async function devmapperUnsupported(run: ToolRunner): Promise<string | nu
   return null;
 }
 
+/** dmsetup's first line says why ("/dev/mapper/control: open failed: No such device"); the rest is advice. */
 function oneLine(text: string): string {
-  return text.trim().split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+  return text.trim().split('\n').map((l) => l.trim()).find(Boolean) ?? 'failed';
 }

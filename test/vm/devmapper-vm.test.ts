@@ -19,17 +19,35 @@ const RUNNER = join(REPO_ROOT, 'test', 'vm', 'dmvm', 'run-in-vm.sh');
 const skip = process.env.BERTH_SKIP_VM === '1' ? 'BERTH_SKIP_VM=1: the device-mapper VM tests (test/vm/devmapper) are not run' : false;
 if (skip) console.log(`# ${skip}`);
 
+/**
+ * The guest runs with our exported environment (run-in-vm.sh), minus what
+ * makes this process a `node --test` child: with NODE_TEST_CONTEXT set the
+ * guest's node would report in the runner's binary protocol, not as text.
+ */
+function guestEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, DMVM_TIMING: '1', DMVM_TIMEOUT: process.env.DMVM_TIMEOUT ?? '3000' };
+  for (const k of Object.keys(env)) if (k.startsWith('NODE_TEST')) delete env[k];
+  return env;
+}
+
 it('devicemapper conformance and docker run, in the dm VM', { skip, timeout: 60 * 60_000 }, async () => {
   assert.ok(existsSync(join(REPO_ROOT, 'dist', 'test', 'vm', 'devmapper', 'all.vm.js')), 'run `npm run build` first');
   const t0 = Date.now();
   const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
     const child = spawn('bash', [RUNNER, 'bash test/vm/devmapper/guest-run.sh'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, DMVM_TIMING: '1', DMVM_TIMEOUT: process.env.DMVM_TIMEOUT ?? '3000' },
+      env: guestEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let text = '';
-    const take = (b: Buffer) => { text += b; process.stdout.write(b.toString().replace(/^/gm, '# vm: ')); };
+    let shown = 0;
+    // Echo whole lines as they come, marked as the VM's (the CI log shows progress of the long run).
+    const take = (b: Buffer) => {
+      text += b;
+      const end = text.lastIndexOf('\n') + 1;
+      if (end > shown) process.stdout.write(text.slice(shown, end - 1).replace(/^/gm, '# vm: ') + '\n');
+      shown = Math.max(shown, end);
+    };
     child.stdout.on('data', take);
     child.stderr.on('data', take);
     child.on('error', reject);
