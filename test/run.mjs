@@ -3,7 +3,7 @@
 // runner. Arguments narrow the run to paths containing them, e.g.
 // `node test/run.mjs kernel/ e2e/`.
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +25,14 @@ if (files.length === 0) {
   console.error('no test files found: run `npm run build` first');
   process.exit(1);
 }
-const args = ['--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files];
-const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
-process.exit(r.status ?? 1);
+// Tests that boot an emulated VM (test/vm/*.test.ts) run last and alone: software emulation slows
+// down several-fold when it shares the CPUs with the other tests.
+const isVm = (f) => relative(testRoot, f).startsWith(`vm${sep}`);
+let status = 0;
+for (const batch of [files.filter((f) => !isVm(f)), files.filter(isVm)]) {
+  if (batch.length === 0) continue;
+  const args = ['--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...batch];
+  const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
+  if (r.status !== 0) status = r.status ?? 1;
+}
+process.exit(status);
