@@ -46,7 +46,7 @@ const httpsAgents = new Map<string, HttpsAgent>();
 
 function agentFor(url: URL, tls: HostTls | undefined): HttpAgent | HttpsAgent {
   if (url.protocol === 'http:') return httpAgent;
-  const key = `${url.host}|${tls?.insecure ? 1 : 0}|${tls?.ca.length ?? 0}|${tls?.cert ? 1 : 0}`;
+  const key = `${url.host}|${tls?.insecure ? 1 : 0}|${tls?.ca?.length ?? 0}|${tls?.cert ? 1 : 0}`;
   let a = httpsAgents.get(key);
   if (!a) {
     a = new HttpsAgent({

@@ -2,7 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { InvalidParameterError, NotFoundError, type ImageStore, type Logger, type PullOptions } from '../../kernel/index.js';
 import { decompressStream } from '../image-store/decompress.js';
 import { chainIds, shortId } from '../image-store/digest.js';
@@ -251,12 +253,12 @@ async function pullLayers(
       const { path, size } = await downloads.get(l.digest)!;
       const id = shortId(l.digest);
       const meter = progressMeter(opts.out, id, 'Extracting', size);
-      const file = createReadStream(path);
+      const file = createReadStream(path, { highWaterMark: 1 << 20 });
       file.on('error', (err) => meter.destroy(err));
       file.pipe(meter);
       let chainId: string;
       try {
-        chainId = await content.registerLayer(await decompressStream(meter), parent, diffs[i]!);
+        chainId = await content.registerLayer(await unpacked(meter, l.mediaType), parent, diffs[i]!);
       } catch (err) {
         if (err instanceof DiffIdMismatchError) throw new DoNotRetry(new Error("layers from manifest don't match image configuration"));
         throw err;
@@ -275,6 +277,21 @@ async function pullLayers(
     for (const c of held.reverse()) await content.releaseLayer(c).catch(() => {});
     for (const t of temps) await rm(t, { force: true }).catch(() => {});
   }
+}
+
+/**
+ * The layer's tar: gzip media types are inflated here with large output
+ * chunks (zlib's 16 KiB default means many small writes downstream); other
+ * types are sniffed (zstd through the host's `zstd`, as image-store does).
+ */
+async function unpacked(input: Readable, mediaType: string): Promise<Readable> {
+  if (mediaType === MT.dockerLayer || mediaType === MT.ociLayerGzip || mediaType === MT.dockerForeignLayer) {
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    input.on('error', (err) => gunzip.destroy(err));
+    gunzip.on('error', () => { /* the consumer hears it */ });
+    return input.pipe(gunzip);
+  }
+  return decompressStream(input);
 }
 
 async function fetchConfig(client: RepoClient, digest: string): Promise<Buffer> {

@@ -15,7 +15,8 @@ import { rootCertificates } from 'node:tls';
  * first time a registry is contacted over TLS.
  */
 export interface HostTls {
-  ca: string[];
+  /** Extra CAs on top of Node's built-in roots; undefined when there are none (the built-in store is then used as is, which is much cheaper than a context built from every root PEM). */
+  ca?: string[];
   cert?: Buffer;
   key?: Buffer;
   /** insecure-registries: certificate errors are ignored (dockerd's InsecureSkipVerify). */
@@ -42,8 +43,8 @@ function splitPem(text: string): string[] {
 }
 
 export async function hostTls(certsDirs: readonly string[], hostPort: string, insecure: boolean): Promise<HostTls> {
-  const ca = [...rootCertificates, ...(await extraCaCerts())];
-  const out: HostTls = { ca, insecure };
+  const ca = [...(await extraCaCerts())];
+  const out: HostTls = { insecure };
   for (const base of certsDirs) {
     const dir = join(base, hostPort);
     let names: string[];
@@ -64,5 +65,6 @@ export async function hostTls(certsDirs: readonly string[], hostPort: string, in
       }
     }
   }
+  if (ca.length > 0) out.ca = [...rootCertificates, ...ca];
   return out;
 }
