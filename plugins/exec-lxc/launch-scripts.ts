@@ -50,17 +50,28 @@ export interface ExecScript {
 }
 
 /**
- * exec.sh: become lxc-attach. For a TTY, lxc-attach forces ONLCR on its
- * terminal after it set the pty up (there is no hook to undo that before the
- * process runs), so a short background loop turns it off again as soon as it
- * appears; output of the first milliseconds may still have \r\r\n.
+ * exec.sh: become lxc-attach. For a TTY, lxc-attach allocates the exec's pty
+ * and forces ONLCR on its own terminal (`script`'s pty) as lxc-start does, but
+ * an exec has no hook that runs before the process: every newline would
+ * reach the client as \r\r\n. So the TTY output passes through a small perl
+ * filter (perl-base is Essential in Debian) that turns \r\r\n back into
+ * \r\n, holding back only a trailing \r\r until the next read; perl runs
+ * `script` and exits with its status, so conmon still sees the exec's exit.
  */
 export function execScript(s: ExecScript): { main: string; tty?: string } {
   const run = `exec ${s.lxcAttach.map(q).join(' ')}\n`;
   if (!s.terminal) return { main: run };
-  const fix = '( i=0; while [ $i -lt 200 ]; do if stty -a 2>/dev/null | grep -q \' onlcr\'; then stty -onlcr; break; fi; i=$((i+1)); sleep 0.01; done ) &\n';
-  return { main: ttyWrapper(s.stdin, s.holdFifo, `${s.ttyFile}.sh`), tty: ttyPrologue(s.ttyFile, s.consoleSize) + fix + run };
+  const hold = s.stdin ? '' : `exec 0<> ${q(s.holdFifo)}\n`;
+  const script = ['script', '-qefc', `exec sh ${q(`${s.ttyFile}.sh`)}`, '/dev/null'].map(q).join(' ');
+  return { main: `${hold}SHELL=/bin/sh exec perl -e ${q(CRLF_FILTER)} ${script}\n`, tty: ttyPrologue(s.ttyFile, s.consoleSize) + run };
 }
+
+/** perl: run @ARGV, copy its output with \r\r\n → \r\n, exit as it did (128+n for a signal). */
+export const CRLF_FILTER = [
+  'open(my $in, "-|", @ARGV) or exit 127; binmode $in; binmode STDOUT; my $c = "";',
+  'while (sysread($in, my $b, 65536)) { $b = $c . $b; $c = $b =~ s/(\r\r)\z// ? $1 : ""; $b =~ s/\r\r\n/\r\n/g; syswrite(STDOUT, $b) }',
+  'syswrite(STDOUT, $c) if length $c; close($in); exit($? & 127 ? 128 + ($? & 127) : $? >> 8);',
+].join(' ');
 
 function ttyWrapper(stdin: boolean, holdFifo: string, inner: string): string {
   const hold = stdin ? '' : `exec 0<> ${q(holdFifo)}\n`;

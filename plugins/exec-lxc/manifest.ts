@@ -17,7 +17,7 @@ const TOOLS: Record<keyof LxcTools, string> = {
   start: 'lxc-start', attach: 'lxc-attach', info: 'lxc-info', stop: 'lxc-stop',
   freeze: 'lxc-freeze', unfreeze: 'lxc-unfreeze', cgroup: 'lxc-cgroup',
 };
-const HELPERS = ['script', 'stty', 'nsenter', 'ip', 'mkfifo'];
+const HELPERS = ['script', 'stty', 'nsenter', 'ip', 'mkfifo', 'perl'];
 
 /**
  * Serves the runtime `lxc` (`docker run --runtime lxc`, `"default-runtime":

@@ -92,6 +92,17 @@ describe('docker run --runtime lxc (the real CLI)', { skip }, () => {
     assert.match(r.stdout, /^\/dev\/pts\/\d+\r\nto-stderr\r\n$/);
   });
 
+  it('docker exec -t and -i: CRLF once, the exit code, stdin', () => {
+    ok(c.d.docker(['run', '-d', '--name', 'ttyexec', '--runtime', 'lxc', 'bbox:1', 'sleep', '300']));
+    const t = c.d.docker(['exec', '-t', 'ttyexec', 'sh', '-c', 'echo a; tty; exit 4']);
+    assert.equal(t.status, 4, t.stderr);
+    assert.match(t.stdout, /^a\r\n\/dev\/pts\/\d+\r\n$/);
+    const i = c.d.docker(['exec', '-i', 'ttyexec', 'sh', '-c', 'cat; exit 2'], { input: 'in\n' });
+    assert.equal(i.status, 2, i.stderr);
+    assert.equal(i.stdout, 'in\n');
+    ok(c.d.docker(['rm', '-f', 'ttyexec']));
+  });
+
   it('--network container: joins another container\'s namespace across runtimes (runc ↔ lxc)', async () => {
     ok(c.d.docker(['run', '-d', '--name', 'netpeer', 'bbox:1', 'sleep', '300']));
     const inode = (out: string) => /net:\[\d+\]/.exec(out)?.[0] ?? `no namespace in ${JSON.stringify(out)}`;
