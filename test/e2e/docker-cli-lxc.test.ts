@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dockerCliAvailable, type BerthdProcess } from '../helpers/berthd-process.js';
+import { dockerCliAvailable, networkTestConfig, type BerthdProcess } from '../helpers/berthd-process.js';
 import { busyboxAvailable } from '../helpers/busybox-rootfs.js';
 import { findBinary } from '../../plugins/exec-libcontainer/find-binary.js';
 import { startContainerDaemon, waitFor, type ContainerDaemon } from './containers/harness.js';
@@ -157,6 +157,26 @@ describe('live-restore with an lxc container (the real CLI)', { skip }, () => {
     assert.equal(ok(d.docker(['exec', 'lr', 'echo', 'still here'])), 'still here\n');
     ok(d.docker(['stop', 'lr']));
     assert.equal(ok(d.docker(['inspect', '-f', '{{.State.ExitCode}}', 'lr'])).trim(), '5');
+  });
+});
+
+describe('lxc containers on bridge networks (the real CLI)', { skip }, () => {
+  let c: ContainerDaemon;
+  before(async () => { c = await startContainerDaemon(networkTestConfig()); });
+  after(async () => {
+    c?.removeAll();
+    c?.d.docker(['network', 'rm', 'lxcnet']);
+    await c?.stop();
+  });
+
+  it('joins the sandbox net-bridge made, as runc does: an address on the default bridge, a runc peer by name on a user network', () => {
+    const addr = ok(c.d.docker(['run', '--rm', '--runtime', 'lxc', 'bbox:1', 'busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0']));
+    assert.match(addr, /inet \d+\.\d+\.\d+\.\d+\//);
+    ok(c.d.docker(['network', 'create', 'lxcnet']));
+    ok(c.d.docker(['run', '-d', '--name', 'peer', '--network', 'lxcnet', 'bbox:1', 'sleep', '300']));
+    const ping = c.d.docker(['run', '--rm', '--runtime', 'lxc', '--network', 'lxcnet', 'bbox:1', 'busybox', 'ping', '-c', '1', '-W', '5', 'peer']);
+    assert.equal(ping.status, 0, ping.stdout + ping.stderr);
+    assert.match(ping.stdout, /1 packets received/);
   });
 });
 
