@@ -102,6 +102,8 @@ interface OpenFile {
   fd: number;
   uid: number;
   gid: number;
+  /** False when the new file already has uid and gid. */
+  chown: boolean;
   mode: number;
   mtime: Date;
 }
@@ -119,8 +121,15 @@ class LayerUnpacker implements TarEntryHandler {
   private readonly dirs: VerifiedDirs;
   private file: OpenFile | null = null;
 
+  /**
+   * New entries belong to root:root without a chown when the daemon runs as
+   * root:root and their directory's group is root (see VerifiedDirs): most
+   * entries of most layers, and one system call fewer each.
+   */
+  private readonly ownsAsRoot = process.geteuid?.() === 0 && process.getegid?.() === 0;
+
   constructor(private readonly root: string, private readonly opts: ApplyOptions) {
-    this.dirs = new VerifiedDirs(root);
+    this.dirs = new VerifiedDirs(root, lstatSync(root).gid === 0);
   }
 
   entry(h: TarHeader): void | Promise<void> {
@@ -143,23 +152,28 @@ class LayerUnpacker implements TarEntryHandler {
       return;
     }
 
-    const path = `${this.parentDir(dirRel)}/${base}`;
+    const parent = this.parentDir(dirRel);
+    const path = `${parent}/${base}`;
     if (this.nodes.has(path)) this.forgetQueued(path); // a device queued by an earlier entry of the same name
     if (this.opts.whiteouts !== 'overlay') this.unpacked.add(path);
     const uid = h.uid ?? 0;
     const gid = h.gid ?? 0;
     const mtime = h.mtime ?? new Date(0);
+    // Whether something new at path already has the owner the entry asks for.
+    const ownedAlready = uid === 0 && gid === 0 && this.ownsAsRoot && this.dirs.groupIsRoot(parent) === true;
 
     switch (h.type) {
-      case 'directory':
-        this.makeDir(path);
-        lchownSync(path, uid, gid);
-        chmodSync(path, (h.mode ?? 0o755) & 0o7777);
+      case 'directory': {
+        const mode = (h.mode ?? 0o755) & 0o7777;
+        if (!(this.makeDir(path) && ownedAlready)) lchownSync(path, uid, gid);
+        chmodSync(path, mode);
+        this.dirs.add(path, gid === 0);
         this.dirTimes.set(path, mtime);
         break;
+      }
       case 'symlink':
         this.create(path, () => symlinkSync(h.linkname ?? '', path));
-        lchownSync(path, uid, gid);
+        if (!ownedAlready) lchownSync(path, uid, gid);
         lutimesSync(path, mtime, mtime);
         break;
       case 'link':
@@ -178,7 +192,7 @@ class LayerUnpacker implements TarEntryHandler {
       default: {
         const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
         const fd = this.create(path, () => openSync(path, flags, 0o600));
-        this.file = { fd, uid, gid, mode: (h.mode ?? 0o644) & 0o7777, mtime };
+        this.file = { fd, uid, gid, chown: !ownedAlready, mode: (h.mode ?? 0o644) & 0o7777, mtime };
         this.size += h.size ?? 0;
       }
     }
@@ -198,7 +212,7 @@ class LayerUnpacker implements TarEntryHandler {
     this.file = null;
     try {
       // chown first: it clears set-id bits, which the chmod then sets.
-      fchownSync(f.fd, f.uid, f.gid);
+      if (f.chown) fchownSync(f.fd, f.uid, f.gid);
       fchmodSync(f.fd, f.mode);
       futimesSync(f.fd, f.mtime, f.mtime);
     } finally {
@@ -222,21 +236,23 @@ class LayerUnpacker implements TarEntryHandler {
     const abs = dirRel === '' ? this.root : `${this.root}/${dirRel}`;
     if (this.dirs.has(abs)) return abs;
     const real = ensureDirInRootSync(this.root, dirRel);
-    this.dirs.add(real); // every component of `real` was just seen to be a real directory
+    // Every component of `real` was just seen to be a real directory; its own group is looked up once.
+    this.dirs.add(real, lstatSync(real).gid === 0);
     return real;
   }
 
-  private makeDir(path: string): void {
+  /** Makes a directory at `path` (keeping one already there); true when it is new. The caller records it in `dirs`. */
+  private makeDir(path: string): boolean {
     try {
       mkdirSync(path, 0o700);
+      return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (!lstatSync(path).isDirectory()) {
-        this.removePath(path);
-        mkdirSync(path, 0o700);
-      }
+      if (lstatSync(path).isDirectory()) return false;
     }
-    this.dirs.add(path); // its parent is verified and it is a real directory now
+    this.removePath(path);
+    mkdirSync(path, 0o700);
+    return true;
   }
 
   /** Runs `make`; when something is already at `path`, removes it (never following it) and runs `make` again. */

@@ -1,11 +1,12 @@
-import { constants } from 'node:fs';
-import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { closeSync, constants, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { InvalidParameterError } from '../../kernel/index.js';
 import { cleanEntryName as cleanRelative } from '../graph-common/scoped-path.js';
+import { TarParser, type TarEntryHandler } from '../graph-common/tar-parser.js';
+import type { TarHeader } from '../graph-common/tar-types.js';
 
 /**
  * Unpacks a `docker load` archive into a private temp directory, safely:
@@ -16,25 +17,45 @@ import { cleanEntryName as cleanRelative } from '../graph-common/scoped-path.js'
  * the archive (`../x`) are refused; absolute names count from its root, as
  * chrootarchive does. Old `docker save` archives link duplicate layers this
  * way, so links must work, but they can never reach the host.
+ *
+ * The writes are synchronous, as in the layer applier (graph-common
+ * tar-applier.ts): the archive is a few large files, and a write per input
+ * chunk through the thread pool made receiving the upload a large part of a
+ * `docker load`.
  */
-export class ExtractedArchive {
+export class ExtractedArchive implements TarEntryHandler {
   private readonly links = new Map<string, { target: string; hard: boolean }>();
+  /** The regular file being written, -1 between files. */
+  private fd = -1;
 
   private constructor(readonly root: string) {}
 
   static async extract(input: Readable, root: string): Promise<ExtractedArchive> {
     const archive = new ExtractedArchive(root);
-    const extract = tar.extract();
-    const feeding = pipeline(input, extract);
-    feeding.catch(() => {});
+    const parser = new TarParser(archive);
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        try {
+          parser.push(chunk);
+          cb();
+        } catch (err) {
+          cb(err as Error);
+        }
+      },
+      final(cb) {
+        try {
+          parser.finish();
+          cb();
+        } catch (err) {
+          cb(err as Error);
+        }
+      },
+    });
     try {
-      for await (const entry of extract) {
-        await archive.add(entry.header, entry as unknown as AsyncIterable<Buffer>);
-        entry.resume();
-      }
-      await feeding;
+      await pipeline(input, sink);
     } catch (err) {
       input.destroy();
+      if (archive.fd >= 0) closeSync(archive.fd);
       if (err instanceof InvalidParameterError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw err;
@@ -43,38 +64,46 @@ export class ExtractedArchive {
     return archive;
   }
 
-  private async add(h: tar.Header, data: AsyncIterable<Buffer>): Promise<void> {
+  data(piece: Buffer): void {
+    if (this.fd < 0) return;
+    let off = 0;
+    while (off < piece.length) off += writeSync(this.fd, piece, off, piece.length - off);
+  }
+
+  end(): void {
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
+    closeSync(fd);
+  }
+
+  entry(h: TarHeader): void {
     const rel = cleanRelative(h.name);
     if (rel === null) throw new InvalidParameterError(`invalid archive: ${JSON.stringify(h.name)} is outside of the archive`);
     if (rel === '') return;
     this.links.delete(rel);
     switch (h.type) {
       case 'directory':
-        await this.mkdirs(rel);
+        this.mkdirs(rel);
         return;
       case 'symlink':
-        await this.forget(rel);
+        this.forget(rel);
         this.links.set(rel, { target: h.linkname ?? '', hard: false });
         return;
       case 'link': {
         const target = cleanRelative(h.linkname ?? '');
         if (target === null || target === '') throw new InvalidParameterError(`invalid archive: hard link ${JSON.stringify(h.name)} points outside of the archive`);
-        await this.forget(rel);
+        this.forget(rel);
         this.links.set(rel, { target, hard: true });
         return;
       }
       case 'file':
       case 'contiguous-file': {
         const slash = rel.lastIndexOf('/');
-        if (slash > 0) await this.mkdirs(rel.slice(0, slash));
+        if (slash > 0) this.mkdirs(rel.slice(0, slash));
         const path = join(this.root, rel);
-        await this.forget(rel);
-        const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        try {
-          for await (const chunk of data) await fh.write(chunk);
-        } finally {
-          await fh.close();
-        }
+        this.forget(rel);
+        this.fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
         return;
       }
       default:
@@ -83,24 +112,24 @@ export class ExtractedArchive {
   }
 
   /** Directories along `rel`, each checked to be a real directory. */
-  private async mkdirs(rel: string): Promise<void> {
+  private mkdirs(rel: string): void {
     let cur = this.root;
     for (const part of rel.split('/')) {
       cur = join(cur, part);
       const partRel = cur.slice(this.root.length + 1);
       if (this.links.has(partRel)) throw new InvalidParameterError(`invalid archive: ${JSON.stringify(partRel)} is a link and a directory`);
       try {
-        await mkdir(cur, 0o700);
+        mkdirSync(cur, 0o700);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        if (!(await stat(cur)).isDirectory()) throw new InvalidParameterError(`invalid archive: ${JSON.stringify(partRel)} is not a directory`);
+        if (!statSync(cur).isDirectory()) throw new InvalidParameterError(`invalid archive: ${JSON.stringify(partRel)} is not a directory`);
       }
     }
   }
 
   /** A later entry replaces an earlier one of the same name. */
-  private async forget(rel: string): Promise<void> {
-    await rm(join(this.root, rel), { recursive: true, force: true });
+  private forget(rel: string): void {
+    rmSync(join(this.root, rel), { recursive: true, force: true });
   }
 
   /**

@@ -16,6 +16,8 @@ import { familiarString, parseNormalizedNamed } from './reference.js';
 
 /** How often (bytes) `Loading layer` progress is reported, as dockerd's progress reader. */
 const PROGRESS_EVERY = 512 * 1024;
+/** Bytes per read of a layer file from the unpacked archive. */
+const LAYER_READ_CHUNK = 512 * 1024;
 
 /**
  * tarexport.Load: unpack the archive into a private temp dir, then for each
@@ -47,7 +49,8 @@ export async function loadImages(core: ImageCore, input: Readable, opts: { quiet
           if (core.layers.acquire(chain[i]!)) { held.push(chain[i]!); continue; }
           const { path, blobDigest } = item.layers[i]!;
           if (blobDigest) await verifyBlob(path, blobDigest);
-          let raw: Readable = createReadStream(path);
+          // Large reads: the layer is unpacked chunk by chunk, and fewer, bigger chunks cost less per byte.
+          let raw: Readable = createReadStream(path, { highWaterMark: LAYER_READ_CHUNK });
           if (!opts.quiet) {
             const meter = progressMeter((await stat(path)).size, shortId(diffs[i]!), opts.out);
             raw.on('error', (err) => meter.destroy(err));

@@ -1,6 +1,6 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile, lstat } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile, lstat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyLayerTar } from '../../../plugins/graph-common/tar-applier.js';
@@ -39,6 +39,20 @@ describe('graph-common applyLayerTar', () => {
     assert.equal(t.get('etc/link')?.target, '/etc/conf');
     assert.equal(t.get('etc/hard')?.ino, t.get('etc/conf')?.ino);
     assert.equal((await stat(join(root, 'etc/conf'))).mtime.toISOString(), '2024-01-02T03:04:05.000Z');
+  });
+
+  it('gives root-owned entries group 0 inside set-group-ID directories of another group', async () => {
+    await mkdir(join(root, 'pre'));
+    await chown(join(root, 'pre'), 0, 4321);
+    await chmod(join(root, 'pre'), 0o2775);
+    await applyLayerTar(root, await tarOf([
+      { name: 'g/', mode: 0o2775, gid: 1234 }, { name: 'g/f', content: 'f' }, { name: 'g/d/' }, { name: 'g/l', type: 'symlink', linkname: 'f' },
+      { name: 'pre/f', content: 'f' }, { name: 'pre/sub/f', content: 'f' },
+    ]));
+    const t = await readTree(root);
+    for (const p of ['g/f', 'g/d', 'g/l', 'pre/f', 'pre/sub/f']) assert.deepEqual([p, t.get(p)?.uid, t.get(p)?.gid], [p, 0, 0]);
+    assert.equal(t.get('g')?.gid, 1234);
+    assert.equal(t.get('pre/sub')?.gid, 4321, 'an implied parent is made as MkdirAll makes it: no chown, as in dockerd');
   });
 
   it('applies whiteouts and opaque markers by deleting in remove mode', async () => {
