@@ -1,13 +1,15 @@
 import type { Logger } from '../../kernel/index.js';
-import { deleteRestore, jumpRules, rulesRestore, type BridgeRuleInput, type PortRuleInput } from './iptables-rules.js';
+import { clearRestore, parseSave, rulesRestore, rulesWithJumps, type BridgeRuleInput, type PortRuleInput, type TableState } from './iptables-rules.js';
 import { runCommand } from '../../lib/run-command.js';
 
 /**
- * Applies Berth's rules to the host's iptables: the chain contents are
- * replaced atomically by one `iptables-restore --noflush` (declaring a
- * chain flushes it), the four jumps are added once. `clear()` removes the
- * jumps and the chains; it is also run at start, so the rules a berthd
- * killed with -9 left behind are gone before new ones are written.
+ * Applies Berth's rules to the host's iptables with as few processes as
+ * possible (each costs milliseconds of daemon start-up): one `iptables-save`
+ * to see what is there, then one `iptables-restore --noflush` that replaces
+ * the chain contents atomically (declaring a chain flushes it) and adds the
+ * jumps that are missing. `clear()` removes the jumps and the chains the same
+ * way; it is also run at start, so the rules a berthd killed with -9 left
+ * behind are gone before new ones are written.
  */
 export class Firewall {
   private installed = false;
@@ -18,14 +20,12 @@ export class Firewall {
   /** Writes the rules for this state (serialized: the last call wins). */
   apply(bridges: BridgeRuleInput[], ports: PortRuleInput[]): Promise<void> {
     const run = async () => {
-      await runCommand('iptables-restore', ['--noflush', '-w'], rulesRestore(this.prefix, bridges, ports));
-      if (!this.installed) {
-        for (const [table, chain, rule] of jumpRules(this.prefix)) {
-          const present = await runCommand('iptables', ['-w', '-t', table, '-C', chain, ...rule]).then(() => true, () => false);
-          if (!present) await runCommand('iptables', ['-w', '-t', table, '-I', chain, ...rule]);
-        }
-        this.installed = true;
+      if (this.installed) {
+        await runCommand('iptables-restore', ['--noflush', '-w'], rulesRestore(this.prefix, bridges, ports));
+        return;
       }
+      await runCommand('iptables-restore', ['--noflush', '-w'], rulesWithJumps(this.prefix, bridges, ports, await this.save()));
+      this.installed = true;
     };
     this.pending = this.pending.then(run, run);
     return this.pending;
@@ -33,21 +33,12 @@ export class Firewall {
 
   async clear(): Promise<void> {
     await this.pending.catch(() => undefined);
-    for (const [table, chain, rule] of jumpRules(this.prefix)) {
-      // A jump added twice (two starts racing a crash) is removed until none is left.
-      for (let i = 0; i < 8; i++) {
-        const ok = await runCommand('iptables', ['-w', '-t', table, '-D', chain, ...rule]).then(() => true, () => false);
-        if (!ok) break;
-      }
-    }
-    const existing = { nat: await this.chains('nat'), filter: await this.chains('filter') };
-    const input = deleteRestore(this.prefix, existing);
+    const input = clearRestore(this.prefix, await this.save());
     if (input) await runCommand('iptables-restore', ['--noflush', '-w'], input).catch((err: unknown) => this.log.warn('cannot delete iptables chains', { error: err }));
     this.installed = false;
   }
 
-  private async chains(table: string): Promise<string[]> {
-    const out = await runCommand('iptables', ['-w', '-t', table, '-S']).catch(() => '');
-    return [...out.matchAll(/^-N (\S+)$/gm)].map((m) => m[1]!);
+  private async save(): Promise<Record<string, TableState>> {
+    return parseSave(await runCommand('iptables-save', []));
   }
 }

@@ -96,15 +96,63 @@ export function rulesRestore(prefix: string, bridges: BridgeRuleInput[], ports: 
   return ['*nat', ...nat, 'COMMIT', '*filter', ...filter, 'COMMIT', ''].join('\n');
 }
 
-/** iptables-restore input that deletes every Berth chain (after the jumps are gone). */
-export function deleteRestore(prefix: string, existing: { nat: string[]; filter: string[] }): string {
+/** What `iptables-save` shows of one table: its chain names and its rules, in save syntax (`-A CHAIN …`). */
+export interface TableState {
+  chains: string[];
+  rules: string[];
+}
+
+/** Parses `iptables-save` output into tables. */
+export function parseSave(text: string): Record<string, TableState> {
+  const out: Record<string, TableState> = {};
+  let table: TableState | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('*')) out[line.slice(1).trim()] = table = { chains: [], rules: [] };
+    else if (!table) continue;
+    else if (line.startsWith(':')) table.chains.push(line.slice(1).split(' ')[0]!);
+    else if (line.startsWith('-A ')) table.rules.push(line.trim());
+  }
+  return out;
+}
+
+/** The jump rules of this prefix as iptables-save prints them. */
+function savedJump(chain: string, rule: string[]): string {
+  return `-A ${chain} ${rule.join(' ')}`;
+}
+
+/** How many of each jump are present in a save (a crash between two starts can leave one twice). */
+export function presentJumps(prefix: string, saved: Record<string, TableState>): Array<{ table: string; chain: string; rule: string[]; count: number }> {
+  return jumpRules(prefix).map(([table, chain, rule]) => ({
+    table, chain, rule,
+    count: (saved[table]?.rules ?? []).filter((r) => r === savedJump(chain, rule)).length,
+  }));
+}
+
+/**
+ * One iptables-restore input (for `--noflush`) that removes everything of
+ * this prefix found in a save: each jump as often as it is there, then the
+ * chains (declared, so flushed, then deleted). Empty when nothing is there.
+ */
+export function clearRestore(prefix: string, saved: Record<string, TableState>): string {
+  const jumps = presentJumps(prefix, saved);
+  const names = new Set(Object.values(chainNames(prefix)));
   const out: string[] = [];
   for (const table of ['nat', 'filter'] as const) {
-    // Exactly this daemon's chain names: another daemon's prefix may start with ours.
-    const names = new Set(Object.values(chainNames(prefix)));
-    const mine = existing[table].filter((ch) => names.has(ch));
-    if (mine.length === 0) continue;
-    out.push(`*${table}`, ...mine.map((ch) => `:${ch} - [0:0]`), ...mine.map((ch) => `-X ${ch}`), 'COMMIT');
+    const mine = (saved[table]?.chains ?? []).filter((ch) => names.has(ch));
+    const dels = jumps.filter((j) => j.table === table).flatMap((j) => Array<string>(j.count).fill(`-D ${j.chain} ${j.rule.join(' ')}`));
+    if (mine.length === 0 && dels.length === 0) continue;
+    out.push(`*${table}`, ...mine.map((ch) => `:${ch} - [0:0]`), ...dels, ...mine.map((ch) => `-X ${ch}`), 'COMMIT');
   }
   return out.length ? out.join('\n') + '\n' : '';
+}
+
+/** `rulesRestore` plus the jumps missing from a save, inserted first in their built-in chains (dockerd's -I). */
+export function rulesWithJumps(prefix: string, bridges: BridgeRuleInput[], ports: PortRuleInput[], saved: Record<string, TableState>): string {
+  const text = rulesRestore(prefix, bridges, ports);
+  const missing = presentJumps(prefix, saved).filter((j) => j.count === 0);
+  return text.replace(/^COMMIT$/gm, (m, offset: number) => {
+    const table = text.lastIndexOf('*filter', offset) > text.lastIndexOf('*nat', offset) ? 'filter' : 'nat';
+    const lines = missing.filter((j) => j.table === table).map((j) => `-I ${j.chain} ${j.rule.join(' ')}`);
+    return [...lines, m].join('\n');
+  });
 }

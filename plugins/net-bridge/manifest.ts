@@ -27,7 +27,7 @@ export default definePlugin<NetworkDriver, NetBridgeConfig>({
   daemonKeys: ['iptables', 'ip-forward', 'mtu'],
   activate: async (ctx) => {
     if (process.getuid?.() !== 0) throw new SkipPlugin('bridge networks need root');
-    for (const tool of ['ip', 'nsenter', ...(ctx.daemon.iptables !== false ? ['iptables', 'iptables-restore'] : [])]) {
+    for (const tool of ['ip', 'nsenter', ...(ctx.daemon.iptables !== false ? ['iptables', 'iptables-save', 'iptables-restore'] : [])]) {
       // A PATH lookup, not a spawn: this runs at every daemon start.
       if (!(process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter).some((d) => existsSync(join(d, tool)))) throw new SkipPlugin(`${tool} is not installed`);
     }
