@@ -29,7 +29,11 @@ export interface NetworkDriver {
    * (the service picks one network per sandbox, as libnetwork's gateway endpoint).
    */
   join(networkId: string, endpointId: string, sandboxKey: string, info: JoinInfo, options: { ifName: string; defaultRoute: boolean }): Promise<void>;
-  leave(networkId: string, endpointId: string): Promise<void>;
+  /**
+   * Takes the endpoint out of its sandbox. `sandboxGone`: the sandbox is being
+   * destroyed (with every interface in it), so nothing needs unplugging.
+   */
+  leave(networkId: string, endpointId: string, options?: { sandboxGone?: boolean }): Promise<void>;
   /** Daemon shutdown: take down what the driver programmed (rules, proxies, links without live endpoints). */
   dispose(): Promise<void>;
 }

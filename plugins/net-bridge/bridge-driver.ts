@@ -121,6 +121,7 @@ export class BridgeDriver implements NetworkDriver, ExternalConnectivity, Endpoi
     this.endpoints.delete(endpointId);
   }
 
+
   async endpointInfo(_networkId: string, endpointId: string): Promise<Record<string, unknown>> {
     const ep = this.endpoints.get(endpointId);
     return ep ? { hostIfName: ep.hostIfName, macAddress: ep.mac } : {};
@@ -139,9 +140,10 @@ export class BridgeDriver implements NetworkDriver, ExternalConnectivity, Endpoi
     if (gateway) info.setGateway(gateway);
   }
 
-  async leave(_networkId: string, endpointId: string): Promise<void> {
+  async leave(_networkId: string, endpointId: string, options: { sandboxGone?: boolean } = {}): Promise<void> {
     const ep = this.endpoints.get(endpointId);
-    if (ep?.hostIfName) await unplugVeth(ep.hostIfName);
+    // A veth dies with its namespace: deleting it by hand would only cost a process per container stop.
+    if (ep?.hostIfName && !options.sandboxGone) await unplugVeth(ep.hostIfName);
     if (ep) ep.hostIfName = undefined;
   }
 

@@ -71,7 +71,7 @@ export class LocalNetworkService implements NetworkService {
 
   private constructor(private readonly deps: NetworkServiceDeps) {
     this.netStore = new JsonStore(join(deps.dataRoot, 'network', 'networks'), deps.log);
-    this.stateStore = new JsonStore(join(deps.dataRoot, 'network', 'containers'), deps.log);
+    this.stateStore = new JsonStore(join(deps.dataRoot, 'network', 'containers'), deps.log, false);
     this.dns = new EmbeddedDns(deps.log, (sandboxId, name) => this.lookup(sandboxId, name));
   }
 
@@ -425,12 +425,13 @@ export class LocalNetworkService implements NetworkService {
     }
   }
 
-  private async leave(ep: EndpointRecord): Promise<void> {
+  /** `sandboxGone`: the namespace is being destroyed, and every interface in it with it. */
+  private async leave(ep: EndpointRecord, sandboxGone = false): Promise<void> {
     const n = this.networks.get(ep.NetworkID);
     const driver = n ? this.allDrivers().get(n.Driver) : undefined;
     if (driver) {
-      if (hasExternalConnectivity(driver)) await driver.revokeExternalConnectivity(ep.NetworkID, ep.EndpointID).catch((err: unknown) => this.deps.log.warn('cannot revoke published ports', { error: err }));
-      await driver.leave(ep.NetworkID, ep.EndpointID).catch((err: unknown) => this.deps.log.warn('cannot leave a network', { error: err }));
+      if (hasExternalConnectivity(driver) && ep.Ports.length > 0) await driver.revokeExternalConnectivity(ep.NetworkID, ep.EndpointID).catch((err: unknown) => this.deps.log.warn('cannot revoke published ports', { error: err }));
+      await driver.leave(ep.NetworkID, ep.EndpointID, { sandboxGone }).catch((err: unknown) => this.deps.log.warn('cannot leave a network', { error: err }));
       await driver.deleteEndpoint(ep.NetworkID, ep.EndpointID).catch((err: unknown) => this.deps.log.warn('cannot delete an endpoint', { error: err }));
     }
     this.pools.get(ep.NetworkID)?.release(ep.IPAddress);
@@ -442,7 +443,7 @@ export class LocalNetworkService implements NetworkService {
     if (!sb) return;
     await this.dns.close(sb.ID);
     for (const ep of sb.Endpoints) {
-      await this.leave(ep);
+      await this.leave(ep, true);
       const n = this.networks.get(ep.NetworkID);
       if (n) this.emit('disconnect', n, { container: state.ContainerID });
     }

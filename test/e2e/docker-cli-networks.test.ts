@@ -108,6 +108,10 @@ describe('docker networking with the real CLI', { skip }, () => {
     assert.match(pre.stderr, /bridge is a pre-defined network and cannot be removed/);
     const missing = docker(['network', 'inspect', 'nosuchnet']);
     assert.match(missing.stderr, /network nosuchnet not found/);
+    // As dockerd: the container is created, its start fails with a 404 (a 404 at create would make the CLI pull).
+    const runMissing = docker(['run', '--name', 'nonet', '--network', 'nosuchnet', 'bbox:1', 'true']);
+    assert.match(runMissing.stderr, /network nosuchnet not found/);
+    ok(['rm', 'nonet']);
     const r = ok(['run', '--rm', '--network', 'usernet', 'bbox:1', 'sh', '-c', 'busybox ip -4 addr show eth0; busybox ip link show eth0']);
     assert.match(r, /inet 10\.250\.7\.(12[89]|1[3-9][0-9]|2[0-4][0-9]|25[0-3])\/24/, 'address from the ip-range');
     assert.match(r, /mtu 1400/);
