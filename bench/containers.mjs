@@ -99,7 +99,8 @@ async function startBerthd() {
   const dir = mkdtempSync(join(base, 'berthd-'));
   const socket = join(dir, 'berth.sock');
   const cfg = join(dir, 'daemon.json');
-  writeFileSync(cfg, JSON.stringify({ 'cgroup-parent': `/berth-bench-${process.pid}` }));
+  // No host networking (default bridge, iptables chains, ip_forward): benches and tests run side by side.
+  writeFileSync(cfg, JSON.stringify({ 'cgroup-parent': `/berth-bench-${process.pid}`, bridge: 'none', iptables: false, 'ip-forward': false }));
   const argv = ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid')];
   const child = cpuProfDir === null
     ? spawn(join(root, 'bin/berthd'), argv, { stdio: ['ignore', 'ignore', 'inherit'] })

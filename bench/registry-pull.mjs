@@ -119,7 +119,7 @@ async function startBerthd(driver) {
   const dir = mkdtempSync(join(base, `berthd-${driver}-`));
   const socket = join(dir, 'berth.sock');
   const cfg = join(dir, 'daemon.json');
-  writeFileSync(cfg, '{}\n');
+  writeFileSync(cfg, '{"bridge":"none","iptables":false,"ip-forward":false}\n'); // no host networking: benches may run side by side
   const argv = ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'),
     '--pidfile', join(dir, 'berthd.pid'), '--storage-driver', driver];
   // --cpu-prof DIR: the daemons run under `node --cpu-prof` (timings then not comparable).
