@@ -27,13 +27,34 @@ export class LazyProgress {
     return this.out !== undefined;
   }
 
+  private onStart: (() => void) | undefined;
+
   private w(): JsonProgressWriter {
     if (!this.writer) {
       const { out } = startStream(this.ctx, this.contentType);
       this.out = out;
       this.writer = new JsonProgressWriter(out);
+      this.onStart?.();
     }
     return this.writer;
+  }
+
+  /**
+   * Runs `work` for a route: an error before the first message is thrown
+   * (its status code answers); once the stream has started the handler
+   * returns, so Koa starts sending the body while the work goes on (Koa
+   * pipes `ctx.body` only after the handler is done: awaiting the whole
+   * pull would hold every progress message back until its end).
+   */
+  async run(work: () => Promise<void>): Promise<void> {
+    const first = new Promise<null>((resolve) => { this.onStart = () => resolve(null); });
+    const outcome = work().then(() => ({ err: undefined as unknown, ok: true }), (err: unknown) => ({ err, ok: false }));
+    const winner = await Promise.race([outcome, first]);
+    if (winner === null) {
+      void outcome.then((o) => { try { this.finish(o.ok ? undefined : o.err); } catch { /* the stream has started: finish never throws then */ } });
+      return;
+    }
+    this.finish(winner.ok ? undefined : winner.err);
   }
 
   /** One progress event, in dockerd's jsonmessage shape. */

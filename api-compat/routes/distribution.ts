@@ -47,13 +47,7 @@ export async function imagePush(ctx: ApiContext, host: PluginHost, name: string)
   const tag = queryString(ctx.query.tag) || undefined;
   if (tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(tag)) throw new InvalidParameterError('invalid tag format');
   const progress = new LazyProgress(ctx);
-  try {
-    await dist.push(name, { auth, tag, out: progress.event, signal: progress.signal });
-  } catch (err) {
-    progress.finish(err);
-    return;
-  }
-  progress.finish();
+  await progress.run(() => dist.push(name, { auth, tag, out: progress.event, signal: progress.signal }));
 }
 
 function captured(ctx: ApiContext): string {

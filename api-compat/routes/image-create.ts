@@ -78,16 +78,10 @@ async function pull(ctx: ApiContext, store: ImageStore, fromImage: string, tag: 
   if (!dist) throw new NotImplementedError(`cannot pull ${normalised}: no registry client is active`);
   const progress = new LazyProgress(ctx);
   const target = allTags ? normalised.replace(/:[^:/@]+$/, '') : normalised;
-  try {
-    await dist.pull(target, {
-      auth: registryAuthHeader(ctx),
-      platform: queryString(ctx.query.platform) || undefined,
-      out: progress.event,
-      signal: progress.signal,
-    });
-  } catch (err) {
-    progress.finish(err);
-    return;
-  }
-  progress.finish();
+  await progress.run(() => dist.pull(target, {
+    auth: registryAuthHeader(ctx),
+    platform: queryString(ctx.query.platform) || undefined,
+    out: progress.event,
+    signal: progress.signal,
+  }));
 }

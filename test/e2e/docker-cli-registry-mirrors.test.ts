@@ -137,6 +137,14 @@ describe('misbehaving registries: dockerd\'s errors, retries, and a consistent s
         res.end();
         return;
       }
+      if (kind === 'slow' && what === 'blobs' && ref === blobDigest) {
+        // A blob that trickles: the client gives up before it is complete.
+        res.writeHead(200, { 'Content-Length': String(400 * 1024), 'Content-Type': 'application/octet-stream' });
+        let sent = 0;
+        const t = setInterval(() => { if (sent < 200 * 1024) { res.write(Buffer.alloc(2048)); sent += 2048; } }, 50);
+        res.once('close', () => clearInterval(t));
+        return;
+      }
       if ((kind === 'flaky' || kind === 'dead') && what === 'blobs' && ref === blobDigest) {
         const n = drops.get(kind) ?? 0;
         drops.set(kind, n + 1);
@@ -176,6 +184,19 @@ describe('misbehaving registries: dockerd\'s errors, retries, and a consistent s
     await cli(d).ok(['rmi', `${badHost}/redirect/img:1`]);
   });
 
+  it('a client that hangs up mid-pull cancels it: no image, no layer, no temp file', async () => {
+    const before = await layerCount(d);
+    const seen = await pullAndHangUp(d.socket, `${badHost}/slow/img`);
+    assert.match(seen, /"Downloading"/);
+    const tmp = join(d.dir, 'data', 'image', 'vfs', 'tmp');
+    const t0 = Date.now();
+    for (let i = 0; i < 100 && (await readdir(tmp)).some((n) => n.startsWith('GetImageBlob')); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual((await readdir(tmp)).filter((n) => n.startsWith('GetImageBlob')), []);
+    assert.ok(Date.now() - t0 < 5000, 'the download stopped with the client, not at the end of the blob');
+    assert.equal(await layerCount(d), before);
+    assert.doesNotMatch(await cli(d).ok(['images', '--format', '{{.Repository}}']), /slow/);
+  });
+
   it('a dropped connection is retried; one that always drops fails the pull and leaves nothing behind', async () => {
     const ok = await cli(d).ok(['pull', `${badHost}/flaky/img:1`]);
     assert.match(ok, /Status: Downloaded newer image/);
@@ -190,6 +211,22 @@ describe('misbehaving registries: dockerd\'s errors, retries, and a consistent s
     assert.deepEqual((await readdir(join(d.dir, 'data', 'image', 'vfs', 'tmp'))).filter((n) => n.startsWith('GetImageBlob')), []);
   });
 });
+
+/** Starts a pull through the API and hangs up once a layer is downloading. */
+function pullAndHangUp(socketPath: string, image: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ socketPath, method: 'POST', path: `/images/create?fromImage=${encodeURIComponent(image)}&tag=1` }, (res) => {
+      let seen = '';
+      res.on('data', (d) => {
+        seen += d;
+        if (seen.includes('"Downloading"')) { req.destroy(); resolve(seen); }
+      });
+      res.on('end', () => resolve(seen));
+    });
+    req.on('error', (e) => { if (!req.destroyed) reject(e); });
+    req.end();
+  });
+}
 
 function listen(s: Server): Promise<number> {
   return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port)));
