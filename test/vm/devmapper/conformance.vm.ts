@@ -29,7 +29,7 @@ describe('on an ext4 scratch dir', { skip: noDm }, () => {
   const saved = process.env.TMPDIR;
   before(() => { if (process.env.BERTH_VM_EXT4_TMP) process.env.TMPDIR = process.env.BERTH_VM_EXT4_TMP; });
   after(() => { if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved; });
-  graphDriverSuite('devicemapper', (root) => DevmapperDriver.open(root, { storageOpts: SMALL }), { skip: noDm, timeScale: 6 });
+  graphDriverSuite('devicemapper', (root) => DevmapperDriver.open(root, { storageOpts: SMALL }), { skip: noDm, timeScale: 6, chainLength: 24 });
 });
 
 const dmsetup = (...args: string[]) => execFileSync('dmsetup', args, { encoding: 'utf8' });
