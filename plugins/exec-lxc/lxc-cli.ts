@@ -22,6 +22,8 @@ export class LxcCli {
     }
   }
 
+  /** `lxc-wait -s STATES`: blocks until the container is in one of them (RUNNING|STOPPED). */
+  waitFor(states: string, timeoutSec: number): Promise<string> { return this.run(this.tools.wait ?? 'lxc-wait', ['-s', states, '-t', String(timeoutSec)]); }
   freeze(): Promise<string> { return this.run(this.tools.freeze, []); }
   unfreeze(): Promise<string> { return this.run(this.tools.unfreeze, []); }
   /** `lxc-stop --kill`: SIGKILL to the container's init through its monitor. */

@@ -78,4 +78,6 @@ export interface LxcTools {
   freeze: string;
   unfreeze: string;
   cgroup: string;
+  /** lxc-wait; absent in records written before it was used. */
+  wait?: string;
 }

@@ -113,6 +113,9 @@ export class LxcTask implements Task {
       const facts = await readLxcLog(this.files.lxcLog);
       if (facts.initPid) {
         this.record.pid = facts.initPid;
+        // LXC logs the pid just before it marks the container RUNNING; lxc-attach (docker exec)
+        // refuses a container that is not RUNNING yet, so start returns once LXC says so.
+        if (!ended) await this.cli.waitFor('RUNNING|STOPPED', 30).catch(() => undefined);
         break;
       }
       if (ended) {

@@ -13,9 +13,9 @@ export interface LxcPluginConfig {
 }
 
 /** LXC tools the driver runs, and the helpers its scripts need. */
-const TOOLS: Record<keyof LxcTools, string> = {
+const TOOLS: Required<Record<keyof LxcTools, string>> = {
   start: 'lxc-start', attach: 'lxc-attach', info: 'lxc-info', stop: 'lxc-stop',
-  freeze: 'lxc-freeze', unfreeze: 'lxc-unfreeze', cgroup: 'lxc-cgroup',
+  freeze: 'lxc-freeze', unfreeze: 'lxc-unfreeze', cgroup: 'lxc-cgroup', wait: 'lxc-wait',
 };
 const HELPERS = ['script', 'stty', 'nsenter', 'ip', 'mkfifo', 'perl'];
 

@@ -7,8 +7,8 @@ import { LxcDriver } from '../../../plugins/exec-lxc/lxc-driver.js';
 import type { LxcTools } from '../../../plugins/exec-lxc/lxc-files.js';
 import { installShim } from '../../../plugins/exec-lxc/shim-script.js';
 
-const names: Record<keyof LxcTools, string> = {
-  start: 'lxc-start', attach: 'lxc-attach', info: 'lxc-info', stop: 'lxc-stop', freeze: 'lxc-freeze', unfreeze: 'lxc-unfreeze', cgroup: 'lxc-cgroup',
+const names: Required<Record<keyof LxcTools, string>> = {
+  start: 'lxc-start', attach: 'lxc-attach', info: 'lxc-info', stop: 'lxc-stop', freeze: 'lxc-freeze', unfreeze: 'lxc-unfreeze', cgroup: 'lxc-cgroup', wait: 'lxc-wait',
 };
 const tools = Object.fromEntries(Object.entries(names).map(([k, n]) => [k, findBinary(n)])) as Partial<LxcTools>;
 const conmon = findBinary('conmon');
