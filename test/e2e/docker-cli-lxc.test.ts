@@ -19,7 +19,7 @@ function ok(r: { status: number | null; stdout: string; stderr: string }, what =
   return r.stdout;
 }
 
-/** The scenario set of issue 7 (run, logs, exec, stop, cp) on one runtime; `docker commit` is not served by Berth yet. */
+/** The scenario set of issue 7 (run, logs, exec, stop, cp, commit) on one runtime. */
 function scenarios(get: () => ContainerDaemon, runtimeArgs: string[], runtime: string): void {
   const d = () => get().d;
 
@@ -64,6 +64,17 @@ function scenarios(get: () => ContainerDaemon, runtimeArgs: string[], runtime: s
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('commit: a running container (paused for the commit) becomes an image that runs with its change', async () => {
+    ok(d().docker(['run', '-d', '--name', 'tocommit', ...runtimeArgs, 'bbox:1', 'sh', '-c', 'echo committed > /marker; sleep 300']));
+    await waitFor(() => d().docker(['exec', 'tocommit', 'cat', '/marker']).stdout === 'committed\n');
+    const id = ok(d().docker(['commit', '-c', 'ENV FROM_COMMIT=yes', 'tocommit', 'bbox-commit:1'])).trim();
+    assert.match(id, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(ok(d().docker(['inspect', '-f', '{{.State.Status}}', 'tocommit'])).trim(), 'running', 'unpaused after the commit');
+    assert.equal(ok(d().docker(['run', '--rm', ...runtimeArgs, 'bbox-commit:1', 'sh', '-c', 'cat /marker; echo $FROM_COMMIT'])), 'committed\nyes\n');
+    ok(d().docker(['rm', '-f', 'tocommit']));
+    ok(d().docker(['rmi', 'bbox-commit:1']));
   });
 
   it('leaves no monitor, task state or cgroup behind', () => {
