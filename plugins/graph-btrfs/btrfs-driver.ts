@@ -27,7 +27,7 @@ import {
 import { writeFileAtomic } from '../graph-common/atomic-write.js';
 import { changesDirs, changesSize } from '../graph-common/changes.js';
 import { KeyedLock } from '../graph-common/keyed-lock.js';
-import { exportChanges } from '../graph-common/naive-diff.js';
+import { naiveDiff } from '../graph-common/naive-diff.js';
 import { applyLayerTar } from '../graph-common/tar-applier.js';
 import { lstatOrNull } from '../graph-common/tree-walk.js';
 import { layerQuota, parseBtrfsOptions, type BtrfsOptions } from './btrfs-options.js';
@@ -159,8 +159,7 @@ export class BtrfsDriver implements GraphDriver {
 
   async diff(id: string, parent: string | null): Promise<Readable> {
     const { newDir, oldDir } = await this.dirs(id, parent);
-    const { changes, newXattrs } = await changesDirs(newDir, oldDir);
-    return exportChanges(newDir, changes, { xattrs: newXattrs, log: this.log });
+    return naiveDiff(newDir, oldDir, this.log);
   }
 
   async changes(id: string, parent: string | null): Promise<Change[]> {

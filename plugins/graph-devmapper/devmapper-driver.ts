@@ -18,7 +18,7 @@ import {
 } from '../../kernel/index.js';
 import { changesDirs, changesSize } from '../graph-common/changes.js';
 import { KeyedLock } from '../graph-common/keyed-lock.js';
-import { exportChanges } from '../graph-common/naive-diff.js';
+import { naiveDiff } from '../graph-common/naive-diff.js';
 import { applyLayerTar } from '../graph-common/tar-applier.js';
 import { lstatOrNull } from '../graph-common/tree-walk.js';
 import { ramInBytes } from '../../lib/go-size.js';
@@ -139,10 +139,7 @@ export class DevmapperDriver implements GraphDriver {
   }
 
   async diff(id: string, parent: string | null): Promise<Readable> {
-    return this.withTrees(id, parent, true, async (newDir, oldDir) => {
-      const { changes, newXattrs } = await changesDirs(newDir, oldDir);
-      return exportChanges(newDir, changes, { xattrs: newXattrs, log: this.log });
-    });
+    return this.withTrees(id, parent, true, (newDir, oldDir) => naiveDiff(newDir, oldDir, this.log));
   }
 
   async changes(id: string, parent: string | null): Promise<Change[]> {

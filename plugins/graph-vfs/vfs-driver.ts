@@ -29,7 +29,7 @@ import { backingFsName } from '../graph-common/backing-fs.js';
 import { changesDirs, changesSize } from '../graph-common/changes.js';
 import { copyTree } from '../graph-common/copy-tree.js';
 import { KeyedLock } from '../graph-common/keyed-lock.js';
-import { exportChanges } from '../graph-common/naive-diff.js';
+import { naiveDiff } from '../graph-common/naive-diff.js';
 import { applyLayerTar } from '../graph-common/tar-applier.js';
 import { lstatOrNull } from '../graph-common/tree-walk.js';
 import { QUOTA_NOT_SUPPORTED, parseVfsOptions, type VfsOptions } from './vfs-options.js';
@@ -137,8 +137,7 @@ export class VfsDriver implements GraphDriver {
 
   async diff(id: string, parent: string | null): Promise<Readable> {
     const { newDir, oldDir } = await this.dirs(id, parent);
-    const { changes, newXattrs } = await changesDirs(newDir, oldDir);
-    return exportChanges(newDir, changes, { xattrs: newXattrs, log: this.log });
+    return naiveDiff(newDir, oldDir, this.log);
   }
 
   async changes(id: string, parent: string | null): Promise<Change[]> {
