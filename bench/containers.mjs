@@ -23,6 +23,7 @@
 // is printed first. Everything started is stopped by PID and every temp dir
 // removed, whatever happens.
 import { spawn, spawnSync } from 'node:child_process';
+import { spawnDaemon } from './lib/spawn-daemon.mjs';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
@@ -103,8 +104,8 @@ async function startBerthd() {
   writeFileSync(cfg, JSON.stringify({ 'cgroup-parent': `/berth-bench-${process.pid}`, bridge: 'none', iptables: false, 'ip-forward': false }));
   const argv = ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid')];
   const child = cpuProfDir === null
-    ? spawn(join(root, 'bin/berthd'), argv, { stdio: ['ignore', 'ignore', 'inherit'] })
-    : spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, join(root, 'bin/launch.cjs'), ...argv], { stdio: ['ignore', 'ignore', 'inherit'] });
+    ? spawnDaemon(join(root, 'bin/berthd'), argv, { stdio: ['ignore', 'ignore', 'inherit'] })
+    : spawnDaemon(process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, join(root, 'bin/launch.cjs'), ...argv], { stdio: ['ignore', 'ignore', 'inherit'] });
   const entry = { pid: child.pid, name: 'berthd', exited: new Promise((r) => child.once('exit', r)) };
   started.push(entry);
   await waitReady(socket, () => child.exitCode === null, 'berthd');
@@ -116,7 +117,7 @@ async function startDockerd() {
   const socket = join(dir, 'docker.sock');
   const pidfile = join(dir, 'dockerd.pid');
   // Its own network namespace: no bridge or iptables rules on the host, nothing it can clash with.
-  const child = spawn('unshare', ['--net', '--fork', 'dockerd', '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${socket}`,
+  const child = spawnDaemon('unshare', ['--net', '--fork', 'dockerd', '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${socket}`,
     '--pidfile', pidfile, '--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver', 'overlay2', '--cgroup-parent', `/dockerd-bench-${process.pid}`],
   { stdio: ['ignore', 'ignore', 'ignore'] });
   const entry = { pid: child.pid, name: 'dockerd', pidfile, exited: new Promise((r) => child.once('exit', r)) };

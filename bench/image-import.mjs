@@ -32,6 +32,7 @@
 // directory on the same filesystem. Figures are medians; ratios are against
 // the `tar -x` median measured here, never against remembered numbers.
 import { spawn, spawnSync } from 'node:child_process';
+import { spawnDaemon } from './lib/spawn-daemon.mjs';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync, copyFileSync, createReadStream, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync,
@@ -252,8 +253,8 @@ async function startBerthd(driver) {
   const argv = ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'),
     '--pidfile', join(dir, 'berthd.pid'), '--storage-driver', driver];
   const child = cpuProfDir === null
-    ? spawn(join(root, 'bin/berthd'), argv, { stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, join(root, 'bin/launch.cjs'), ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+    ? spawnDaemon(join(root, 'bin/berthd'), argv, { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawnDaemon(process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, join(root, 'bin/launch.cjs'), ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
   started.add(child);
   child.once('exit', () => started.delete(child));
   let stderr = '';

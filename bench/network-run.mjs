@@ -10,6 +10,7 @@
 // own iptables chain prefix, default bridge name and address pool, no
 // ip_forward change; it is stopped and its dirs removed at the end.
 import { spawn, spawnSync } from 'node:child_process';
+import { spawnDaemon } from './lib/spawn-daemon.mjs';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -62,7 +63,7 @@ async function main() {
     'default-address-pools': [{ base: `10.${64 + (randomBytes(1)[0] % 180)}.0.0/16`, size: 24 }],
     berth: { plugins: { 'net-bridge': { chainPrefix: `BB${tag.toUpperCase()}` }, 'network-service': { defaultBridge: `bb${tag}0` } } },
   }));
-  child = spawn(join(root, 'bin/berthd'), ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(base, 'data'), '--exec-root', join(base, 'exec'), '--pidfile', join(base, 'berthd.pid')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  child = spawnDaemon(join(root, 'bin/berthd'), ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(base, 'data'), '--exec-root', join(base, 'exec'), '--pidfile', join(base, 'berthd.pid')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const t0 = Date.now();
   while (!(existsSync(socket) && (await ping(socket)))) {
     if (Date.now() - t0 > 60_000) throw new Error('berthd did not start');

@@ -13,6 +13,7 @@
 // docker CLI command alone. Figures are medians; ratios are against the
 // baseline median measured here.
 import { spawn, spawnSync } from 'node:child_process';
+import { spawnDaemon } from './lib/spawn-daemon.mjs';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -98,7 +99,7 @@ async function startRegistry() {
   const dir = mkdtempSync(join(base, 'registry-'));
   const port = await freePort();
   writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: 127.0.0.1:${port}\n`);
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+  const child = spawnDaemon('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
   started.add(child);
   for (let i = 0; i < 200; i++) {
     const ok = await httpJson('GET', `http://127.0.0.1:${port}/v2/`).then(() => true, () => false);
@@ -124,8 +125,8 @@ async function startBerthd(driver) {
     '--pidfile', join(dir, 'berthd.pid'), '--storage-driver', driver];
   // --cpu-prof DIR: the daemons run under `node --cpu-prof` (timings then not comparable).
   const child = cpuProfDir
-    ? spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, join(root, 'bin/launch.cjs'), ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawn(join(root, 'bin/berthd'), argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    ? spawnDaemon(process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, join(root, 'bin/launch.cjs'), ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawnDaemon(join(root, 'bin/berthd'), argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   started.add(child);
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });

@@ -10,6 +10,7 @@
 // the first successful ping. Figures are medians; ratios are against the
 // baselines measured here, never against remembered numbers.
 import { spawn, spawnSync } from 'node:child_process';
+import { spawnDaemon } from './lib/spawn-daemon.mjs';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -73,7 +74,7 @@ async function measureDaemon(makeCmd, { reuse }) {
       const dir = reuse ? base : mkdtempSync(join(base, 'run-'));
       const { cmd, argv, socket } = makeCmd(dir);
       const t0 = performance.now();
-      const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawnDaemon(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d) => { stderr += d; });
       try {

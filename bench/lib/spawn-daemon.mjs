@@ -1,0 +1,24 @@
+// Spawns a daemon (or any long-lived helper) with the normal scheduling
+// policy, whatever the bench runs under.
+//
+// Benches are run under `chrt -f 10` on a loaded machine so that their own
+// clocks and CLI calls are not delayed; a child inherits that real-time
+// policy. A daemon must not: runc's cgroup v1 cpu join fails with EINVAL for
+// SCHED_FIFO tasks, and dockerd's docker-untar spins forever at real-time
+// priority, starving the rest of the machine. `chrt --other 0` resets the
+// policy before the daemon's own exec, for berthd and dockerd alike.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** Whether this process runs under a real-time policy (SCHED_FIFO or SCHED_RR). */
+function realTime() {
+  const m = /^policy\s*:\s*(\d+)/m.exec(readFileSync('/proc/self/sched', 'utf8'));
+  return m !== null && (m[1] === '1' || m[1] === '2');
+}
+
+const rt = realTime();
+
+/** child_process.spawn, run through `chrt --other 0` when the bench is real-time. */
+export function spawnDaemon(cmd, args, options) {
+  return rt ? spawn('chrt', ['--other', '0', cmd, ...args], options) : spawn(cmd, args, options);
+}
