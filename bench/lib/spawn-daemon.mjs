@@ -22,3 +22,8 @@ const rt = realTime();
 export function spawnDaemon(cmd, args, options) {
   return rt ? spawn('chrt', ['--other', '0', cmd, ...args], options) : spawn(cmd, args, options);
 }
+
+/** [cmd, args] that run `cmd` with the normal policy (runc's cgroup v1 cpu join refuses real-time tasks). */
+export function normalPolicy(cmd, args) {
+  return rt ? ['chrt', ['--other', '0', cmd, ...args]] : [cmd, args];
+}
