@@ -45,8 +45,27 @@ export interface GraphDriver {
   /** Size in bytes of the changes of `id` relative to `parent`. */
   diffSize(id: string, parent: string | null): Promise<number>;
 
+  /**
+   * Optional: creates each entry in layer `id` unless its merged view already
+   * has something at that path, without mounting the layer (dockerd mounts
+   * the init layer for this; overlay2 can write its upper dir directly, which
+   * saves a mount, an unmount and the filesystem sync the unmount does).
+   * Resolves false, having written nothing, when the driver cannot tell for
+   * some path (a symlinked parent, an opaque directory): the caller then
+   * mounts the layer and creates the entries through `get`.
+   */
+  populate?(id: string, entries: readonly LayerEntry[]): Promise<boolean>;
+
   /** Unmounts everything and releases resources; calling it twice is harmless. */
   dispose(): Promise<void>;
+}
+
+/** A placeholder `populate` creates: an empty file or a directory, mode as given. */
+export interface LayerEntry {
+  /** Relative to the layer root, `/`-separated, no `.` or `..`. */
+  path: string;
+  type: 'dir' | 'file';
+  mode: number;
 }
 
 export interface CreateLayerOptions {

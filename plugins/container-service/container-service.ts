@@ -48,7 +48,7 @@ import { ContainerStore } from './container-store.js';
 import { ExecManager } from './exec-manager.js';
 import { HealthMonitor } from './health-monitor.js';
 import { chooseRuntime, validateHostConfig } from './host-config-rules.js';
-import { populateInitLayer } from './init-layer.js';
+import { setupInitLayer } from './init-layer.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { Lifecycle } from './lifecycle.js';
 import { LogBackend } from './log-backend.js';
@@ -206,12 +206,7 @@ export class LocalContainerService implements ContainerService {
       // As dockerd's layer store: both the init layer and the container layer get the --storage-opt.
       const layerOpts = { storageOpt: hostConfig.StorageOpt ?? undefined };
       await graph.createReadWrite(`${id}-init`, top, layerOpts);
-      const initRoot = await graph.get(`${id}-init`);
-      try {
-        await populateInitLayer(initRoot);
-      } finally {
-        await graph.put(`${id}-init`);
-      }
+      await setupInitLayer(graph, `${id}-init`);
       await graph.createReadWrite(id, `${id}-init`, layerOpts);
       mountPoints = await this.volumes.create(id, mountPlan, layerRoot(graph, id));
       const rec: ContainerRecord = {

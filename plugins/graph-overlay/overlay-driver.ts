@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   ConflictError, InvalidParameterError, NotFoundError, UnavailableError,
-  silentLogger, type Change, type CreateLayerOptions, type GraphDriver, type Logger,
+  silentLogger, type Change, type CreateLayerOptions, type GraphDriver, type LayerEntry, type Logger,
 } from '../../kernel/index.js';
 import { writeFileAtomic } from '../graph-common/atomic-write.js';
 import { changesDirs, changesSize } from '../graph-common/changes.js';
@@ -50,6 +50,7 @@ import { upperDirChanges, upperDirItems } from './overlay-diff.js';
 import { MAX_LOWERS, MOUNT_DATA_LIMIT, OverlayLayout, newLinkId } from './overlay-layout.js';
 import { isMountPoint, mountOverlay, relativeMountData, unmount } from './overlay-mount.js';
 import { checkQuotaSupport, parseOverlayOptions } from './overlay-options.js';
+import { populateUpper } from './overlay-populate.js';
 import { inspectHost, nativeDiffUnsupported, type OverlayHost } from './overlay-probe.js';
 
 export class OverlayDriver implements GraphDriver {
@@ -182,6 +183,18 @@ export class OverlayDriver implements GraphDriver {
       }
       this.refs.set(id, count + 1);
       return merged;
+    });
+  }
+
+  /** Writes placeholders into id's upper dir without mounting it (see overlay-populate.ts). */
+  async populate(id: string, entries: readonly LayerEntry[]): Promise<boolean> {
+    this.checkOpen();
+    return this.locks.run(id, async () => {
+      await this.mustExist(id);
+      // Mounted: the kernel owns the upper dir now; the caller goes through the mount.
+      if ((this.refs.get(id) ?? 0) > 0) return false;
+      const lowers = (await this.layout.lowers(id)).map((l) => join(this.root, l));
+      return populateUpper(this.layout.diff(id), lowers, entries);
     });
   }
 
