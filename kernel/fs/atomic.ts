@@ -1,4 +1,4 @@
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -30,5 +30,23 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await dh.sync();
   } finally {
     await dh.close();
+  }
+}
+
+/**
+ * Renames a new file into place without fsync: a reader sees the old or the
+ * new content, and a `kill -9` of the daemon loses nothing (the page cache is
+ * the kernel's); only a power loss can. For files rebuilt from the state of
+ * record on every use (a container's /etc/hosts, hostname, resolv.conf), where
+ * two fsyncs per file cost more than they protect.
+ */
+export async function replaceFile(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    await writeFile(tmp, data, { mode });
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
   }
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic, type ContainerRecord, type DaemonConfig, type RunMount, type SandboxEtc } from '../../kernel/index.js';
+import { replaceFile, type ContainerRecord, type DaemonConfig, type RunMount, type SandboxEtc } from '../../kernel/index.js';
 
 /**
  * The three files dockerd generates for every container in its directory
@@ -33,10 +33,11 @@ const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
 export async function writeEtcFiles(dir: string, c: ContainerRecord, daemon: Readonly<DaemonConfig>, net?: SandboxEtc): Promise<EtcFiles> {
   const files: EtcFiles = { HostnamePath: join(dir, 'hostname'), HostsPath: join(dir, 'hosts'), ResolvConfPath: join(dir, 'resolv.conf') };
   const hostNet = c.HostConfig.NetworkMode === 'host';
-  await writeFileAtomic(files.HostnamePath, `${c.Config.Hostname || osHostname()}\n`, 0o644);
+  // Rewritten from the record at every start: renamed into place, no fsync (a crash loses nothing of record).
+  await replaceFile(files.HostnamePath, `${c.Config.Hostname || osHostname()}\n`, 0o644);
   const extraHosts = (c.HostConfig.ExtraHosts as string[] | null | undefined) ?? [];
   const hosts = hostNet ? await readFile('/etc/hosts', 'utf8').catch(() => DEFAULT_HOSTS.join('\n') + '\n') : hostsContent(extraHosts, net?.hosts);
-  await writeFileAtomic(files.HostsPath, hosts, 0o644);
+  await replaceFile(files.HostsPath, hosts, 0o644);
   const hostResolv = await readHostResolvConf();
   const resolv = hostNet ? hostResolv : resolvConfContent(hostResolv, {
     // The embedded DNS forwards to the container's `--dns` servers itself; the container asks only it.
@@ -45,7 +46,7 @@ export async function writeEtcFiles(dir: string, c: ContainerRecord, daemon: Rea
     search: nonEmpty(c.HostConfig.DnsSearch as string[] | null | undefined) ?? nonEmpty(daemon['dns-search'] as string[] | undefined),
     options: nonEmpty(c.HostConfig.DnsOptions as string[] | null | undefined) ?? nonEmpty(daemon['dns-opts'] as string[] | undefined),
   });
-  await writeFileAtomic(files.ResolvConfPath, resolv, 0o644);
+  await replaceFile(files.ResolvConfPath, resolv, 0o644);
   return files;
 }
 

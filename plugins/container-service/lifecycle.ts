@@ -59,7 +59,8 @@ export class Lifecycle {
         const rt = runtimeOf(this.ctx, c);
         // A start by hand resets the policy's count and backoff (ResetRestartManager).
         rt.restart = new RestartManager(c.HostConfig.RestartPolicy, 0);
-        await this.ctx.store.save({ ...c, RestartCount: 0, HasBeenManuallyStopped: false });
+        // Saved only when it changes: the running state is saved (and fsynced) a moment later anyway.
+        if (c.RestartCount !== 0 || c.HasBeenManuallyStopped) await this.ctx.store.save({ ...c, RestartCount: 0, HasBeenManuallyStopped: false });
         try {
           await this.startLocked(id);
         } catch (err) {
