@@ -13,6 +13,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lazyBuiltins } from './lazy-builtins.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -49,7 +50,9 @@ await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
-  plugins: [slimMimeDb],
+  plugins: [slimMimeDb, lazyBuiltins],
+  // `docker version`'s "Built" is when the bundle was made, not when the daemon started.
+  define: { 'process.env.BERTH_BUILD_TIME': JSON.stringify(new Date().toISOString()) },
 });
 // Smoke test: the bundle starts and answers --version.
 const smoke = spawnSync(process.execPath, [`${root}bin/launch.cjs`, '--version'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: '' }, encoding: 'utf8' });
@@ -82,7 +85,15 @@ async function recordCodeCache() {
 async function trainingRun(launch, env) {
   const dir = mkdtempSync(join(tmpdir(), 'berth-codecache-'));
   const socket = join(dir, 'berth.sock');
-  writeFileSync(join(dir, 'daemon.json'), '{}\n');
+  // Every plugin runs as on a default start, bridge and firewall included, but
+  // on names of its own: a build must not touch a running berthd's berth0 or
+  // BERTH chains, nor turn on the host's ip_forward.
+  const tag = process.pid.toString(16).slice(-4).toUpperCase();
+  writeFileSync(join(dir, 'daemon.json'), JSON.stringify({
+    'ip-forward': false,
+    'default-address-pools': [{ base: `10.${200 + (process.pid % 50)}.0.0/16`, size: 24 }],
+    berth: { plugins: { 'net-bridge': { chainPrefix: `BCC${tag}` }, 'network-service': { defaultBridge: `bcc${tag.toLowerCase()}0` } } },
+  }) + '\n');
   const child = spawn(process.execPath, [launch, '--config-file', join(dir, 'daemon.json'), '-H', `unix://${socket}`,
     '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -36,8 +36,8 @@ export function systemRoutes(router: Router, deps: ApiDeps): void {
   defineRoute(router, deps, 'head', '/_ping', 'system.ping', ping(true));
   defineRoute(router, deps, 'get', '/_ping', 'system.ping', ping(false));
 
-  defineRoute(router, deps, 'get', '/version', 'system.version', (ctx) => {
-    ctx.body = versionBody(deps);
+  defineRoute(router, deps, 'get', '/version', 'system.version', async (ctx) => {
+    ctx.body = await versionBody(deps);
   });
 
   defineRoute(router, deps, 'get', '/info', 'system.info', async (ctx) => {
@@ -58,7 +58,7 @@ export function systemRoutes(router: Router, deps: ApiDeps): void {
   });
 }
 
-export function versionBody(deps: ApiDeps): Record<string, unknown> {
+export async function versionBody(deps: ApiDeps): Promise<Record<string, unknown>> {
   const facts = deps.host.current<HostInfo>(ExtensionPoint.HostInfo).facts();
   const minVersion = effectiveMinVersion(deps.config()['min-api-version'], '1.24');
   const experimental = deps.config().experimental === true;
@@ -77,7 +77,9 @@ export function versionBody(deps: ApiDeps): Record<string, unknown> {
     { Name: 'Engine', Version: ENGINE_VERSION, Details: { ...stringify(engine), Experimental: String(experimental) } },
     { Name: 'berth', Version: BERTH_VERSION, Details: { GitCommit: engine.GitCommit } },
   ];
-  for (const [name, rt] of runtimes(deps)) components.push({ Name: name, Version: rt.version ?? '', Details: { Path: rt.path } });
+  const rts = [...runtimes(deps)];
+  const versions = await Promise.all(rts.map(([name, rt]) => rt.driver.runtimeVersion(name)));
+  rts.forEach(([name, rt], i) => components.push({ Name: name, Version: versions[i], Details: { Path: rt.path } }));
   return {
     Platform: { Name: `Berth ${BERTH_VERSION}` },
     Components: components,
@@ -86,7 +88,8 @@ export function versionBody(deps: ApiDeps): Record<string, unknown> {
   };
 }
 
-const BUILD_TIME = new Date().toISOString();
+/** When the bundle was built (scripts/bundle.mjs defines it); the start time for an unbundled build. */
+const BUILD_TIME = process.env.BERTH_BUILD_TIME ?? new Date().toISOString();
 
 async function infoBody(deps: ApiDeps): Promise<Record<string, unknown>> {
   const cfg = deps.config();
@@ -164,10 +167,10 @@ async function infoBody(deps: ApiDeps): Promise<Record<string, unknown>> {
   };
 }
 
-function runtimes(deps: ApiDeps): Map<string, { path: string; args?: string[]; version?: string }> {
-  const out = new Map<string, { path: string; args?: string[]; version?: string }>();
+function runtimes(deps: ApiDeps): Map<string, { path: string; args?: string[]; driver: ExecDriver }> {
+  const out = new Map<string, { path: string; args?: string[]; driver: ExecDriver }>();
   for (const driver of deps.host.all<ExecDriver>(ExtensionPoint.ExecDriver).values()) {
-    for (const rt of driver.runtimes()) out.set(rt.name, rt);
+    for (const rt of driver.runtimes()) out.set(rt.name, { ...rt, driver });
   }
   return out;
 }

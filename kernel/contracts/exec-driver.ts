@@ -38,6 +38,12 @@ import { InvalidParameterError } from '../errors.js';
 export interface ExecDriver {
   /** Docker-visible runtime names this driver serves, with paths, for `docker info`. */
   runtimes(): RuntimeInfo[];
+  /**
+   * A runtime's version for `docker version` ('' when unknown). Probed on the
+   * first call and remembered: running `<runtime> --version` at start-up
+   * would cost every daemon start a process for a figure few requests need.
+   */
+  runtimeVersion(name: string): Promise<string>;
   /** Name of the runtime used when a task names none (`default-runtime`). */
   readonly defaultRuntime: string;
   /** Capabilities the driver honestly has; the API answers 501 for the rest. */
@@ -72,7 +78,6 @@ export interface RuntimeInfo {
   name: string;
   path: string;
   args?: string[];
-  version?: string;
 }
 
 export interface TaskSpec {

@@ -70,19 +70,16 @@ export class LibcontainerDriver implements ExecDriver {
     const caps: ExecCapability[] = ['tty', 'resize', 'pause', 'exec', 'pids', 'stats', 'update', 'oom-detection', 'live-restore'];
     if (o.socatPath) caps.push('stdin');
     this.capabilities = new Set(caps);
-    // Spawning runtimes costs the main thread ~10 ms; do it once the daemon
-    // answers, not while it starts (a /version before then omits the versions).
-    setTimeout(() => void this.probeVersions(), 200).unref();
   }
 
-  private readonly versions = new Map<string, string>();
+  private readonly versions = new Map<string, Promise<string>>();
 
-  /** `<runtime> --version` for /version's components, shortly after start so activation stays fast. */
-  private async probeVersions(): Promise<void> {
-    for (const [name, rt] of Object.entries(this.o.runtimes)) {
-      const v = await this.cli(name, rt).version().catch(() => '');
-      if (v) this.versions.set(name, v);
-    }
+  runtimeVersion(name: string): Promise<string> {
+    const rt = this.o.runtimes[name];
+    if (!rt) return Promise.resolve('');
+    let v = this.versions.get(name);
+    if (!v) this.versions.set(name, (v = this.cli(name, rt).version().catch(() => '')));
+    return v;
   }
 
   get defaultRuntime(): string {
@@ -94,7 +91,6 @@ export class LibcontainerDriver implements ExecDriver {
       name,
       path: r.path,
       ...(r.args?.length ? { args: [...r.args] } : {}),
-      ...(this.versions.has(name) ? { version: this.versions.get(name) } : {}),
     }));
   }
 

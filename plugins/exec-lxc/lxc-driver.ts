@@ -78,15 +78,18 @@ export class LxcDriver implements ExecDriver {
     const caps: ExecCapability[] = ['tty', 'resize', 'pause', 'exec', 'pids', 'stats', 'update', 'live-restore'];
     if (o.socatPath) caps.push('stdin');
     this.capabilities = new Set(caps);
-    // `lxc-start --version` for /version, once the daemon answers (as exec-libcontainer probes runc).
-    setTimeout(() => {
-      execFile(o.tools.start, ['--version'], { timeout: 5000 }, (err, out) => {
-        if (!err && out.trim()) this.version = out.trim();
-      });
-    }, 200).unref();
   }
 
-  private version?: string;
+  private version?: Promise<string>;
+
+  /** `lxc-start --version`, run on the first `docker version` rather than at every start. */
+  runtimeVersion(name: string): Promise<string> {
+    if (name !== this.runtimeName) return Promise.resolve('');
+    this.version ??= new Promise((resolve) => {
+      execFile(this.o.tools.start, ['--version'], { timeout: 5000 }, (err, out) => resolve(err ? '' : out.trim()));
+    });
+    return this.version;
+  }
 
   get defaultRuntime(): string {
     return this.runtimeName;
@@ -97,7 +100,7 @@ export class LxcDriver implements ExecDriver {
   }
 
   runtimes(): RuntimeInfo[] {
-    return [{ name: this.runtimeName, path: this.o.tools.start, ...(this.version ? { version: this.version } : {}) }];
+    return [{ name: this.runtimeName, path: this.o.tools.start }];
   }
 
   async create(spec: TaskSpec): Promise<Task> {

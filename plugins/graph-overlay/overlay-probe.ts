@@ -7,8 +7,17 @@ import { readXattrs, writeXattrs, xattrToolsAvailable } from '../graph-common/xa
 import { OVERLAY_OPAQUE_XATTR } from '../graph-common/whiteouts.js';
 import { unmount } from './overlay-mount.js';
 
-/** Filesystems overlay cannot use as its upper layer (dockerd's incompatible list). */
-const INCOMPATIBLE = new Set(['overlayfs', 'aufs', 'zfs', 'ecryptfs']);
+/** Filesystems overlay cannot use as its upper layer (dockerd 20.10's incompatible list). */
+const INCOMPATIBLE = new Set(['overlayfs', 'aufs', 'zfs', 'ecryptfs', 'nfs']);
+
+/**
+ * Backing filesystems known to give overlay what it needs (d_type in
+ * directory entries, trusted xattrs). On these, as dockerd 20.10 on a
+ * kernel >= 4.0, no test mount is made. Anything else is tried with a real
+ * mount once per kernel and filesystem. xfs is not listed: one made with
+ * ftype=0 has no d_type.
+ */
+const KNOWN_GOOD = new Set(['extfs', 'btrfs', 'tmpfs', 'f2fs']);
 
 /** Facts about the host that shape every mount and the status rows. */
 export interface OverlayHost {
@@ -20,28 +29,57 @@ export interface OverlayHost {
 
 /**
  * Whether overlay2 can run with its layers in `root`; null when it can, else
- * the reason (used for SkipPlugin). As dockerd's overlay2 Init: refuse
- * backing filesystems overlay cannot sit on, then actually mount a tiny
- * overlay with two lower dirs inside root. Creates root; removes it again if
+ * the reason (used for SkipPlugin). As dockerd 20.10's overlay2 Init: the
+ * kernel must list overlay in /proc/filesystems (after `modprobe overlay`
+ * when it does not yet), the backing filesystem must be one overlay can sit
+ * on (btrfs from kernel 4.7), and only an old kernel (< 4.0) or an unfamiliar
+ * backing filesystem gets a test mount with two lower dirs, since a mount
+ * costs two processes on the start-up path. Creates root; removes it again if
  * it was created here and the probe failed, so a skipped driver leaves no trace.
  */
 export async function probeOverlay(root: string): Promise<string | null> {
   if (process.getuid?.() !== 0) return 'overlay2 needs root (rootless overlay is not supported)';
   const created = await mkdir(root, { recursive: true, mode: 0o710 });
-  // A test mount costs two processes at every start; a success is remembered
-  // per kernel and backing filesystem, which is all the outcome depends on.
-  const stamp = `${release()} ${await backingFsName(root)}\n`;
+  const reason = await supportReason(root);
+  if (reason && created) await rm(created, { recursive: true, force: true });
+  return reason;
+}
+
+async function supportReason(root: string): Promise<string | null> {
+  if (!(await overlayInKernel())) return 'overlay is not supported by this kernel (no "overlay" in /proc/filesystems after modprobe overlay)';
+  const fs = await backingFsName(root);
+  if (INCOMPATIBLE.has(fs)) return `backing file system is unsupported for this graph driver: ${root} is on ${fs}`;
+  const kernel = kernelVersion();
+  if (fs === 'btrfs' && kernel < 4.07) return 'overlay2 on btrfs needs kernel 4.7 or later';
+  if (kernel >= 4 && KNOWN_GOOD.has(fs)) return null;
+  return cachedTestMount(root, fs);
+}
+
+/** Whether /proc/filesystems lists overlay, loading the module first when it does not. */
+async function overlayInKernel(): Promise<boolean> {
+  const listed = async () => /\toverlay$/m.test(await readFile('/proc/filesystems', 'utf8').catch(() => ''));
+  if (await listed()) return true;
+  await runChecked('modprobe', ['overlay']).catch(() => undefined);
+  return listed();
+}
+
+/** The running kernel as major + minor / 100 (4.7 → 4.07), from os.release(). */
+function kernelVersion(): number {
+  const m = /^(\d+)\.(\d+)/.exec(release());
+  return m ? Number(m[1]) + Number(m[2]) / 100 : 0;
+}
+
+/** A real test mount, whose success is remembered per kernel and backing filesystem (all it depends on). */
+async function cachedTestMount(root: string, fs: string): Promise<string | null> {
+  const stamp = `${release()} ${fs}\n`;
   const cache = join(root, '.probe-ok');
   if ((await readFile(cache, 'utf8').catch(() => '')) === stamp) return null;
   const reason = await probeIn(root);
-  if (reason && created) await rm(created, { recursive: true, force: true });
   if (!reason) await writeFile(cache, stamp).catch(() => undefined);
   return reason;
 }
 
 async function probeIn(root: string): Promise<string | null> {
-  const fs = await backingFsName(root);
-  if (INCOMPATIBLE.has(fs)) return `backing file system is unsupported for this graph driver: ${root} is on ${fs}`;
   const td = await mkdtemp(join(root, 'overlay-probe-'));
   try {
     await Promise.all(['lower1', 'lower2', 'upper', 'work', 'merged'].map((d) => mkdir(join(td, d))));

@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { createDeflateRaw, crc32, gunzip } from 'node:zlib';
 import { formatRfc3339Nano, parseRfc3339Nano } from './log-time.js';
 
-const gunzipAsync = promisify(gunzip);
+/** promisify'd on first use: at module load it would pull zlib into every daemon start. */
+let gunzipAsync: ((buf: Buffer) => Promise<Buffer>) | undefined;
 
 /**
  * Rotated log files are gzipped as dockerd's compressFile does: the gzip
@@ -78,6 +79,7 @@ export async function decompressLogFile(fh: FileHandle): Promise<Buffer> {
     if (bytesRead === 0) break;
     off += bytesRead;
   }
+  gunzipAsync ??= promisify(gunzip);
   return gunzipAsync(raw.subarray(0, off));
 }
 

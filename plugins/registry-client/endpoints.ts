@@ -36,22 +36,40 @@ export interface RegistrySettings {
 interface Cidr { bytes: Buffer; bits: number }
 
 export class RegistryService {
-  private readonly cidrs: Cidr[] = [];
   private readonly insecureNames = new Set<string>();
+  private readonly cidrEntries: string[] = ['127.0.0.0/8', '::1/128'];
+  private parsedCidrs?: Cidr[];
 
   constructor(readonly settings: RegistrySettings) {
-    for (const c of ['127.0.0.0/8', '::1/128']) this.cidrs.push(parseCidr(c)!);
     for (const entry of settings.insecure) {
-      const cidr = /\//.test(entry) ? parseCidr(entry) : null;
-      if (cidr) this.cidrs.push(cidr);
+      if (/\//.test(entry)) this.cidrEntries.push(entry);
       else this.insecureNames.add(normalizeIndexName(entry.replace(/^https?:\/\//, '').replace(/\/.*$/, '')));
     }
+  }
+
+  /**
+   * The insecure CIDRs, parsed on first use: node's isIP compiles its IPv6
+   * regex on the first call, ~8 ms that daemon start-up should not pay for
+   * a lookup only pulls and pushes need. An entry with a slash that is no
+   * CIDR is a registry name, as dockerd reads it.
+   */
+  private get cidrs(): Cidr[] {
+    if (!this.parsedCidrs) {
+      this.parsedCidrs = [];
+      for (const entry of this.cidrEntries) {
+        const cidr = parseCidr(entry);
+        if (cidr) this.parsedCidrs.push(cidr);
+        else this.insecureNames.add(normalizeIndexName(entry.replace(/^https?:\/\//, '').replace(/\/.*$/, '')));
+      }
+    }
+    return this.parsedCidrs;
   }
 
   /** isSecureIndex. */
   async isSecure(indexName: string): Promise<boolean> {
     const name = normalizeIndexName(indexName);
     if (name === INDEX_NAME) return true;
+    const cidrs = this.cidrs;
     if (this.insecureNames.has(name)) return false;
     const host = splitHost(name);
     let ips: string[];
@@ -63,7 +81,7 @@ export class RegistryService {
         return true; // unresolvable: secure, as dockerd
       }
     }
-    return !ips.some((ip) => this.cidrs.some((c) => inCidr(ip, c)));
+    return !ips.some((ip) => cidrs.some((c) => inCidr(ip, c)));
   }
 
   /** The endpoints to try, in order, for a registry host; `mirrors` only for pulls. */

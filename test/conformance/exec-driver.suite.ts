@@ -103,6 +103,13 @@ export function execDriverSuite(name: string, factory: ExecDriverFactory, opts: 
       assert.ok(driver.capabilities.size > 0);
     });
 
+    it('reports its default runtime\'s version, probed once, and nothing for a runtime it does not serve', async () => {
+      const first = driver.runtimeVersion(driver.defaultRuntime);
+      assert.match(await first, /\d+\.\d+/);
+      assert.equal(driver.runtimeVersion(driver.defaultRuntime), first, 'the probe is remembered');
+      assert.equal(await driver.runtimeVersion('no-such-runtime'), '');
+    });
+
     it('captures stdout and stderr separately and reports exit code 0', async () => {
       const r = await run(['sh', '-c', 'echo out1; echo err1 >&2; echo out2']);
       assert.equal(r.exit.exitCode, 0);

@@ -19,6 +19,8 @@ describe('the stock docker CLI against berthd', { skip }, () => {
     assert.match(r.stdout, /Engine:\s*\n\s*Version:\s+28\.5\.0\+berth/);
     assert.match(r.stdout, /API version:\s+1\.51 \(minimum version 1\.24\)/);
     assert.match(r.stdout, /API version:\s+1\.50\s*\n/, 'the CLI negotiates its own 1.50');
+    // Right after start: the runtime's version is probed by this request, not left out.
+    assert.match(r.stdout, /\n runc:\s*\n\s+Version:\s+\d+\.\d+/);
     assert.equal(r.stderr, '');
   });
 

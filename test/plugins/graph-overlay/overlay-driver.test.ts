@@ -12,6 +12,7 @@ import { parseOverlayOptions } from '../../../plugins/graph-overlay/overlay-opti
 import overlayPlugin from '../../../plugins/graph-overlay/manifest.js';
 import { readXattrs } from '../../../plugins/graph-common/xattrs.js';
 import { runCommand } from '../../../plugins/graph-common/run-command.js';
+import { backingFsName } from '../../../plugins/graph-common/backing-fs.js';
 
 /** Whether overlay works under the temp dir; the tests skip with this reason when not. */
 async function overlaySkipReason(): Promise<string | undefined> {
@@ -43,6 +44,15 @@ describe('graph-overlay specifics', { skip }, () => {
     await driver.dispose();
     for (const m of (await mountsUnder(dir)).reverse()) await runCommand('umount', ['-l', m]);
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('accepts a backing filesystem it knows without a test mount, as dockerd 20.10 on kernel >= 4.0', async () => {
+    const fresh = join(dir, 'probe-known-fs');
+    assert.equal(await probeOverlay(fresh), null);
+    // The test-mount path leaves its stamp and temp dirs behind in root; the known-filesystem path touches nothing.
+    if (['extfs', 'btrfs', 'tmpfs', 'f2fs'].includes(await backingFsName(fresh))) {
+      await assert.rejects(readFile(join(fresh, '.probe-ok')), { code: 'ENOENT' });
+    }
   });
 
   it('uses dockerd\'s overlay2 layout: l/ links, link and lower files', async () => {
