@@ -4,7 +4,11 @@
 // same machine.
 //
 //   node bench/image-import.mjs [--runs N] [--size MB] [--drivers vfs,overlay2] [--rootfs debian,busybox,synthetic]
-//                               [--cases import,load1,load5] [--cpu-prof DIR]
+//                               [--cases import,load1,load5] [--cpu-prof DIR] [--compare DIR]
+//
+// With --compare DIR (another checkout, built), every berthd row is measured
+// for that build too, interleaved with this one's in the same rounds: an A/B
+// comparison on the same machine state.
 //
 // With --cpu-prof, every berthd runs under `node --cpu-prof` and leaves its
 // profile in DIR (open it in Chrome DevTools or summarise it), to see where
@@ -32,7 +36,7 @@
 // directory on the same filesystem. Figures are medians; ratios are against
 // the `tar -x` median measured here, never against remembered numbers.
 import { spawn, spawnSync } from 'node:child_process';
-import { spawnDaemon } from './lib/spawn-daemon.mjs';
+import { daemonPolicy, spawnDaemon } from './lib/spawn-daemon.mjs';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync, copyFileSync, createReadStream, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync,
@@ -54,6 +58,8 @@ const kinds = String(opt('--rootfs', 'debian,busybox')).split(',').filter(Boolea
 const caseNames = String(opt('--cases', 'import,load1,load5')).split(',').filter(Boolean);
 const cpuProfDir = opt('--cpu-prof', null) === null ? null : resolve(opt('--cpu-prof'));
 if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+const compareRoot = opt('--compare', null) === null ? null : resolve(opt('--compare'));
+const builds = compareRoot === null ? [['', root]] : [['', root], [' (--compare)', compareRoot]];
 const TARGET_RATIO = 1.5;
 const BUSYBOX = '/bin/busybox';
 
@@ -245,7 +251,7 @@ const ping = (socketPath) => new Promise((resolve) => {
   req.end();
 });
 
-async function startBerthd(driver) {
+async function startBerthd(driver, buildRoot = root) {
   const dir = mkdtempSync(join(base, `berthd-${driver}-`));
   const socket = join(dir, 'berth.sock');
   const cfg = join(dir, 'daemon.json');
@@ -253,8 +259,8 @@ async function startBerthd(driver) {
   const argv = ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'),
     '--pidfile', join(dir, 'berthd.pid'), '--storage-driver', driver];
   const child = cpuProfDir === null
-    ? spawnDaemon(join(root, 'bin/berthd'), argv, { stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawnDaemon(process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, join(root, 'bin/launch.cjs'), ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+    ? spawnDaemon(join(buildRoot, 'bin/berthd'), argv, { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawnDaemon(process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, join(buildRoot, 'bin/launch.cjs'), ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
   started.add(child);
   child.once('exit', () => started.delete(child));
   let stderr = '';
@@ -304,8 +310,8 @@ function timed(fn, daemonPid) {
 }
 
 /** One berthd measurement: a fresh daemon, the command timed, its outcome checked, the daemon stopped and its dir removed. */
-async function onFreshBerthd(driver, argv, check) {
-  const d = await startBerthd(driver);
+async function onFreshBerthd(driver, argv, check, buildRoot) {
+  const d = await startBerthd(driver, buildRoot);
   try {
     const s = timed(() => d.docker(argv), d.child.pid);
     check(d);
@@ -379,24 +385,27 @@ async function measure(kind) {
   // Rounds interleave the baseline with every berthd row, so that all rows see the same machine (page cache,
   // writeback, other load) rather than the baseline running in a quiet moment of its own.
   const baseline = ['tar -x rootfs.tar (baseline)', '-', []];
-  const rows = [baseline, ...drivers.flatMap((driver) => cases.map(([name]) => [name, driver, []]))];
+  const rows = [baseline, ...drivers.flatMap((driver) => cases.flatMap(([name]) => builds.map(([tag]) => [name + tag, driver, []])))];
   const failed = new Map();
   const loads = [];
   for (let i = 0; i < runs; i++) {
     loads.push(loadavg()[0]);
-    // Baseline: tar -x of rootfs.tar into a fresh directory on the same filesystem.
+    // Baseline: tar -x of rootfs.tar into a fresh directory on the same filesystem, scheduled as the daemons are
+    // (not under the bench's real-time policy, which would favour it on a loaded machine).
     const into = mkdtempSync(join(base, 'untar-'));
-    baseline[2].push(timed(() => sh('tar', ['-xf', rootfsTar, '-C', into])));
+    baseline[2].push(timed(() => sh(...daemonPolicy('tar', ['-xf', rootfsTar, '-C', into]))));
     rmSync(into, { recursive: true, force: true });
     for (const driver of drivers) {
       for (const [name, argv, check] of cases) {
-        const key = `${name} on ${driver}`;
-        if (failed.has(key)) continue;
-        try {
-          rows.find(([n, d]) => n === name && d === driver)[2].push(await onFreshBerthd(driver, argv, check));
-        } catch (err) {
-          failed.set(key, err.message.split('\n')[0]);
-          console.error(`${key} not measured: ${failed.get(key)}`);
+        for (const [tag, buildRoot] of builds) {
+          const key = `${name}${tag} on ${driver}`;
+          if (failed.has(key)) continue;
+          try {
+            rows.find(([n, d]) => n === name + tag && d === driver)[2].push(await onFreshBerthd(driver, argv, check, buildRoot));
+          } catch (err) {
+            failed.set(key, err.message.split('\n')[0]);
+            console.error(`${key} not measured: ${failed.get(key)}`);
+          }
         }
       }
     }
@@ -410,16 +419,16 @@ async function measure(kind) {
   console.log(`runs per row: ${runs}; 1-min load average at each round: ${loads.map((l) => l.toFixed(1)).join(' ')} (${cpus().length} CPUs)`);
   console.log('time = the command alone (docker CLI spawn → exit; the daemon is started before and is fresh for every run);');
   console.log('cpu = CPU seconds of tar, or of the docker CLI plus berthd (and what it ran), in that time');
-  console.log(['what'.padEnd(30), 'driver'.padEnd(8), 'median s', '  runs s'.padEnd(24), 'x tar -x', ' cpu s', 'cpu x tar'].join(' | '));
+  console.log(['what'.padEnd(42), 'driver'.padEnd(8), 'median s', '  runs s'.padEnd(24), 'x tar -x', ' cpu s', 'cpu x tar'].join(' | '));
   let worst = 0;
   for (const [name, driver, s, times, cpu] of measured) {
     const ratio = s / tarX;
-    if (driver !== '-') worst = Math.max(worst, ratio);
-    console.log([name.padEnd(30), driver.padEnd(8), s.toFixed(2).padStart(8), times.map((t) => t.toFixed(2)).join(' ').padEnd(24), `${ratio.toFixed(2)}x`.padStart(8),
+    if (driver !== '-' && !name.endsWith('(--compare)')) worst = Math.max(worst, ratio);
+    console.log([name.padEnd(42), driver.padEnd(8), s.toFixed(2).padStart(8), times.map((t) => t.toFixed(2)).join(' ').padEnd(24), `${ratio.toFixed(2)}x`.padStart(8),
       cpu.toFixed(2).padStart(6), (tarCpu > 0 ? `${(cpu / tarCpu).toFixed(2)}x` : '-').padStart(9)].join(' | ')); // tar's CPU below the clock tick: no ratio
   }
   if (measured.length > 1) {
-    const failing = measured.filter(([, d, s]) => d !== '-' && s / tarX > TARGET_RATIO).map(([n, d]) => `${n} (${d})`);
+    const failing = measured.filter(([n, d, s]) => d !== '-' && !n.endsWith('(--compare)') && s / tarX > TARGET_RATIO).map(([n, d]) => `${n} (${d})`);
     console.log(`target (${kind}): berthd import/load at most ${TARGET_RATIO}x tar -x: ${failing.length === 0 && failed.size === 0 ? 'met' : `NOT met (worst ${worst.toFixed(2)}x; over: ${failing.join(', ') || 'none'}${failed.size ? `; not measured: ${[...failed.keys()].join(', ')}` : ''})`}`);
   }
   return failed.size;

@@ -18,6 +18,15 @@ function realTime() {
 
 const rt = realTime();
 
+/**
+ * The command and arguments that run `cmd` under the daemons' policy: a
+ * baseline command (`tar -x` against `docker import`) must be scheduled as
+ * the daemon it is compared with, or a loaded machine favours one side.
+ */
+export function daemonPolicy(cmd, args) {
+  return rt ? ['chrt', ['--other', '0', cmd, ...args]] : [cmd, args];
+}
+
 /** child_process.spawn, run through `chrt --other 0` when the bench is real-time. */
 export function spawnDaemon(cmd, args, options) {
   return rt ? spawn('chrt', ['--other', '0', cmd, ...args], options) : spawn(cmd, args, options);

@@ -4,12 +4,10 @@ import {
 } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { InvalidParameterError, SystemError, type Logger } from '../../kernel/index.js';
 import { breakoutError, cleanEntryName, ensureDirInRootSync, parentsAreRealSync, resolveInRootSync } from './scoped-path.js';
 import { PAX_XATTR_PREFIX, type TarHeader } from './tar-types.js';
-import { TarParser, type TarEntryHandler } from './tar-parser.js';
+import { parseTarStream, type TarEntryHandler } from './tar-parser.js';
 import { VerifiedDirs } from './verified-dirs.js';
 import { makeNodes, type NodeSpec } from './mknod.js';
 import { OVERLAY_OPAQUE_XATTR, WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from './whiteouts.js';
@@ -56,30 +54,8 @@ export interface ApplyOptions {
 export async function applyLayerTar(rootDir: string, input: Readable, opts: ApplyOptions = {}): Promise<number> {
   const root = await realpath(rootDir);
   const unpacker = new LayerUnpacker(root, opts);
-  const parser = new TarParser(unpacker);
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      let wait: void | Promise<void>;
-      try {
-        wait = parser.push(chunk);
-      } catch (err) {
-        cb(err as Error);
-        return;
-      }
-      if (wait) wait.then(() => cb(), cb);
-      else cb();
-    },
-    final(cb) {
-      try {
-        parser.finish();
-        cb();
-      } catch (err) {
-        cb(err as Error);
-      }
-    },
-  });
   try {
-    await pipeline(input, sink);
+    await parseTarStream(input, unpacker);
     await unpacker.finish();
   } catch (err) {
     unpacker.abort();

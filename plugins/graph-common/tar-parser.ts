@@ -1,4 +1,10 @@
+import type { Readable } from 'node:stream';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { TarHeader } from './tar-types.js';
+import { BLOCK, INVALID_HEADER, TarParseError, checksumOk, cString, isZeroBlock, numeric, padding, parsePax } from './tar-header.js';
+
+export { TarParseError } from './tar-header.js';
 
 /**
  * A synchronous, push-style tar reader for the layer applier.
@@ -25,10 +31,6 @@ export interface TarEntryHandler {
   /** The current regular file's data is complete (called for empty files too). */
   end(): void;
 }
-
-const BLOCK = 512;
-
-export class TarParseError extends Error {}
 
 export class TarParser {
   private readonly header = Buffer.alloc(BLOCK);
@@ -100,10 +102,10 @@ export class TarParser {
       if (++this.zeroBlocks >= 2) this.ended = true;
       return;
     }
-    if (this.zeroBlocks > 0 || !checksumOk(block)) throw new TarParseError('archive/tar: invalid tar header');
+    if (this.zeroBlocks > 0 || !checksumOk(block)) throw new TarParseError(INVALID_HEADER);
     const flag = block[156] === 0 ? '\0' : String.fromCharCode(block[156]!);
     const size = numeric(block, 124, 12);
-    if (size === null || size < 0) throw new TarParseError('archive/tar: invalid tar header');
+    if (size === null || size < 0) throw new TarParseError(INVALID_HEADER);
     if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
       this.sink = flag === 'g' ? 'skip' : 'meta';
       this.metaType = flag;
@@ -125,7 +127,7 @@ export class TarParser {
 
   private startData(size: number): void {
     this.remaining = size;
-    this.pad = (BLOCK - (size % BLOCK)) % BLOCK;
+    this.pad = padding(size);
     if (size === 0 && this.sink === 'meta') this.endData();
   }
 
@@ -173,7 +175,7 @@ export class TarParser {
       if (pax.gid !== undefined) h.gid = paxInt(pax.gid);
       if (pax.mtime !== undefined) {
         const t = Number(pax.mtime);
-        if (!Number.isFinite(t)) throw new TarParseError('archive/tar: invalid tar header');
+        if (!Number.isFinite(t)) throw new TarParseError(INVALID_HEADER);
         h.mtime = new Date(t * 1000);
       }
       h.pax = pax;
@@ -187,78 +189,50 @@ const TYPES: Record<string, TarHeader['type']> = {
   '\0': 'file', 0: 'file', 1: 'link', 2: 'symlink', 3: 'character-device', 4: 'block-device', 5: 'directory', 6: 'fifo', 7: 'contiguous-file',
 };
 
-function isZeroBlock(block: Buffer): boolean {
-  for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
-  return true;
-}
-
-/** Go accepts the stored checksum as the unsigned or the signed sum of the header (checksum field as spaces). */
-function checksumOk(block: Buffer): boolean {
-  const stored = numeric(block, 148, 8);
-  if (stored === null) return false;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return stored === unsigned || stored === signed;
-}
-
-/** A numeric field: base-256 when the top bit is set (GNU), else octal padded with spaces or NULs; null when unreadable. */
-function numeric(block: Buffer, off: number, len: number): number | null {
-  if (block[off]! & 0x80) {
-    const negative = (block[off]! & 0x40) !== 0;
-    let n = (block[off]! & 0x3f) - (negative ? 0x40 : 0);
-    for (let i = off + 1; i < off + len; i++) n = n * 256 + block[i]!;
-    return Number.isSafeInteger(n) ? n : null;
-  }
-  let i = off;
-  const end = off + len;
-  while (i < end && (block[i] === 0x20 || block[i] === 0)) i++;
-  let n = 0;
-  let digits = 0;
-  for (; i < end; i++) {
-    const c = block[i]!;
-    if (c === 0x20 || c === 0) break;
-    if (c < 0x30 || c > 0x37) return null;
-    n = n * 8 + (c - 0x30);
-    digits++;
-  }
-  for (; i < end; i++) if (block[i] !== 0x20 && block[i] !== 0) return null;
-  return digits === 0 ? 0 : n;
-}
-
 function numericOrFail(block: Buffer, off: number, len: number): number {
   const n = numeric(block, off, len);
-  if (n === null) throw new TarParseError('archive/tar: invalid tar header');
+  if (n === null) throw new TarParseError(INVALID_HEADER);
   return n;
 }
 
 function paxInt(v: string): number {
-  if (!/^-?\d+$/.test(v)) throw new TarParseError('archive/tar: invalid tar header');
+  if (!/^-?\d+$/.test(v)) throw new TarParseError(INVALID_HEADER);
   return Number(v);
 }
 
-function cString(buf: Buffer, off: number, len: number): string {
-  const nul = buf.indexOf(0, off);
-  return buf.toString('utf8', off, nul < 0 || nul > off + len ? off + len : nul);
-}
-
-/** PAX records: "<len> <key>=<value>\n" each. */
-function parsePax(data: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  let i = 0;
-  while (i < data.length) {
-    const sp = data.indexOf(0x20, i);
-    if (sp < 0) break;
-    const len = Number(data.toString('latin1', i, sp));
-    if (!Number.isInteger(len) || len <= sp - i + 1 || i + len > data.length) throw new TarParseError('archive/tar: invalid tar header');
-    const rec = data.toString('utf8', sp + 1, i + len - 1);
-    const eq = rec.indexOf('=');
-    if (eq > 0) out[rec.slice(0, eq)] = rec.slice(eq + 1);
-    i += len;
+/**
+ * Reads the tar stream `input` to its end through `handler`, with back
+ * pressure: a handler that returns a promise holds the input until it
+ * settles. Rejects with the first error of the input, the format or the
+ * handler, the input destroyed.
+ */
+export async function parseTarStream(input: Readable, handler: TarEntryHandler): Promise<void> {
+  const parser = new TarParser(handler);
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      let wait: void | Promise<void>;
+      try {
+        wait = parser.push(chunk);
+      } catch (err) {
+        cb(err as Error);
+        return;
+      }
+      if (wait) wait.then(() => cb(), cb);
+      else cb();
+    },
+    final(cb) {
+      try {
+        parser.finish();
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  });
+  try {
+    await pipeline(input, sink);
+  } catch (err) {
+    input.destroy();
+    throw err;
   }
-  return out;
 }

@@ -1,11 +1,10 @@
 import { closeSync, constants, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { InvalidParameterError } from '../../kernel/index.js';
 import { cleanEntryName as cleanRelative } from '../graph-common/scoped-path.js';
-import { TarParser, type TarEntryHandler } from '../graph-common/tar-parser.js';
+import { parseTarStream, type TarEntryHandler } from '../graph-common/tar-parser.js';
 import type { TarHeader } from '../graph-common/tar-types.js';
 
 /**
@@ -32,29 +31,9 @@ export class ExtractedArchive implements TarEntryHandler {
 
   static async extract(input: Readable, root: string): Promise<ExtractedArchive> {
     const archive = new ExtractedArchive(root);
-    const parser = new TarParser(archive);
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        try {
-          parser.push(chunk);
-          cb();
-        } catch (err) {
-          cb(err as Error);
-        }
-      },
-      final(cb) {
-        try {
-          parser.finish();
-          cb();
-        } catch (err) {
-          cb(err as Error);
-        }
-      },
-    });
     try {
-      await pipeline(input, sink);
+      await parseTarStream(input, archive);
     } catch (err) {
-      input.destroy();
       if (archive.fd >= 0) closeSync(archive.fd);
       if (err instanceof InvalidParameterError) throw err;
       const code = (err as NodeJS.ErrnoException).code;

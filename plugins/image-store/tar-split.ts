@@ -7,7 +7,7 @@ import { finished } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { InvalidParameterError, SystemError } from '../../kernel/index.js';
 import { cleanEntryName as cleanRelative, resolveInRoot } from '../graph-common/scoped-path.js';
-import { BLOCK, checksumOk, cString, isRegular, isZeroBlock, padding, parseHeader, parsePax } from './tar-header.js';
+import { BLOCK, INVALID_HEADER, TarParseError, checksumOk, cString, isZeroBlock, padding, parsePax, rawHeader } from '../graph-common/tar-header.js';
 
 /**
  * tar-split, as dockerd keeps it in `layerdb/sha256/<chain>/tar-split.json.gz`:
@@ -180,9 +180,9 @@ export class TarSplitter extends Transform {
       if (++this.zeroBlocks >= 2) this.state = 'eof';
       return;
     }
-    if (this.zeroBlocks > 0 || !checksumOk(block)) throw this.fail('archive/tar: invalid tar header');
-    const h = parseHeader(block);
-    if (!h) throw this.fail('archive/tar: invalid tar header');
+    if (this.zeroBlocks > 0 || !checksumOk(block)) throw this.fail(INVALID_HEADER);
+    const h = rawHeader(block);
+    if (!h) throw this.fail(INVALID_HEADER);
     const isMeta = h.type === 'x' || h.type === 'g' || h.type === 'L' || h.type === 'K';
     const size = isMeta ? h.size : this.paxSize ?? h.size;
     if (isMeta) {
@@ -212,7 +212,12 @@ export class TarSplitter extends Transform {
       const data = Buffer.concat(this.meta);
       this.meta = [];
       if (this.metaType === 'x') {
-        const recs = parsePax(data);
+        let recs: Record<string, string>;
+        try {
+          recs = parsePax(data);
+        } catch (err) {
+          throw err instanceof TarParseError ? this.fail(err.message) : err;
+        }
         if (recs.path !== undefined) this.paxPath = recs.path;
         if (recs.size !== undefined && /^\d+$/.test(recs.size)) this.paxSize = Number(recs.size);
         if (Object.keys(recs).some((k) => k.startsWith('GNU.sparse.'))) this.sparse = true;
@@ -260,6 +265,11 @@ export class TarSplitter extends Transform {
     this.problem ??= new InvalidParameterError(message);
     return this.problem;
   }
+}
+
+/** Regular files, whose data is read back from the unpacked layer. */
+function isRegular(type: string): boolean {
+  return type === '0' || type === '7';
 }
 
 /** Reads the tar-split entries of a layer. */
