@@ -1,11 +1,24 @@
-import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, readlink, realpath, symlink } from 'node:fs/promises';
-import { constants } from 'node:fs';
-import { join } from 'node:path';
+import {
+  chmodSync, constants, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, copyFileSync, symlinkSync,
+  type Stats,
+} from 'node:fs';
+import { copyFile, realpath } from 'node:fs/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from '../../kernel/index.js';
-import { devMajor, devMinor, walkTree, type TreeEntry } from './tree-walk.js';
+import { devMajor, devMinor } from './tree-walk.js';
 import { makeNodes, type NodeSpec } from './mknod.js';
 import { readXattrTree, writeXattrs, type XattrWrite } from './xattrs.js';
 import { isHostOnlyXattr } from './whiteouts.js';
+
+/** Files up to this size are copied with a synchronous call; larger ones through the thread pool, so the event loop is never held long. */
+const SYNC_COPY_MAX = 1 << 20;
+/** Entries copied between two turns of the event loop. */
+const ENTRIES_PER_TURN = 512;
+
+interface Entry {
+  rel: string;
+  st: Stats;
+}
 
 /**
  * Copies the tree under `src` into the existing, empty directory `dst`
@@ -15,64 +28,96 @@ import { isHostOnlyXattr } from './whiteouts.js';
  * reflink where the filesystem offers one. xattrs are copied best effort
  * (overlay bookkeeping and SELinux labels left out) after ownership is set,
  * because chown clears security.capability. Directory mtimes are set last.
+ *
+ * Speed (a vfs layer on a parent is a copy of the whole parent, thousands of
+ * entries): the metadata calls are synchronous, as in the tar applier, since
+ * a thread-pool round trip per call cost more than the calls themselves;
+ * only large files are copied asynchronously, and the loop gets a turn every
+ * few hundred entries. An entry that belongs to root:root is not chowned when
+ * the daemon is root:root (a new entry already is, as the directories it is
+ * made in are not set-group-ID until their metadata is set at the end). The
+ * source's xattrs are read (one getfattr) while the copy runs.
  */
 export async function copyTree(srcDir: string, dstDir: string, log?: Logger): Promise<void> {
   const src = await realpath(srcDir);
   const dst = await realpath(dstDir);
+  const xattrTable = readXattrTree(src);
+  xattrTable.catch(() => undefined); // awaited below; not unhandled if the copy fails first
+  // New entries are root:root when the daemon is and no set-group-ID directory hands its group down.
+  const newIsRoot = process.geteuid?.() === 0 && process.getegid?.() === 0 && (lstatSync(dst).mode & 0o2000) === 0;
+  const needsChown = (st: Stats) => !(newIsRoot && st.uid === 0 && st.gid === 0);
   const links = new Map<string, string>();
-  const dirs: TreeEntry[] = [];
-  const nodes: Array<{ spec: NodeSpec; e: TreeEntry }> = [];
+  const dirs: Entry[] = [];
+  const nodes: Array<{ spec: NodeSpec; e: Entry }> = [];
+  const stack: string[] = [''];
+  let sinceTurn = 0;
 
-  for await (const e of walkTree(src)) {
-    const to = join(dst, e.rel);
-    const st = e.st;
-    if (st.isDirectory()) {
-      await mkdir(to, 0o700);
-      dirs.push(e);
-      continue;
+  while (stack.length > 0) {
+    const relDir = stack.pop()!;
+    for (const name of readdirSync(relDir ? `${src}/${relDir}` : src)) {
+      const rel = relDir ? `${relDir}/${name}` : name;
+      const from = `${src}/${rel}`;
+      const to = `${dst}/${rel}`;
+      const st = lstatSync(from, { throwIfNoEntry: false });
+      if (!st) continue; // vanished meanwhile
+      if (++sinceTurn >= ENTRIES_PER_TURN) {
+        sinceTurn = 0;
+        await yieldToLoop();
+      }
+      const e: Entry = { rel, st };
+      if (st.isDirectory()) {
+        mkdirSync(to, 0o700);
+        dirs.push(e);
+        stack.push(rel);
+        continue;
+      }
+      if (st.nlink > 1) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = links.get(key);
+        if (first) { linkSync(first, to); continue; }
+        links.set(key, to);
+      }
+      if (st.isFile()) {
+        if (st.size <= SYNC_COPY_MAX) copyFileSync(from, to, constants.COPYFILE_FICLONE);
+        else await copyFile(from, to, constants.COPYFILE_FICLONE);
+      } else if (st.isSymbolicLink()) {
+        symlinkSync(readlinkSync(from), to);
+      } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
+        const kind = st.isFIFO() ? 'p' : st.isBlockDevice() ? 'b' : 'c';
+        nodes.push({ spec: { path: to, kind, mode: st.mode, major: devMajor(st.rdev), minor: devMinor(st.rdev) }, e });
+        continue;
+      } else {
+        continue; // sockets belong to the process that bound them
+      }
+      setMeta(to, st, needsChown(st));
     }
-    if (st.nlink > 1) {
-      const key = `${st.dev}:${st.ino}`;
-      const first = links.get(key);
-      if (first) { await link(first, to); continue; }
-      links.set(key, to);
-    }
-    if (st.isFile()) {
-      await copyFile(e.abs, to, constants.COPYFILE_FICLONE);
-    } else if (st.isSymbolicLink()) {
-      await symlink(await readlink(e.abs), to);
-    } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
-      const kind = st.isFIFO() ? 'p' : st.isBlockDevice() ? 'b' : 'c';
-      nodes.push({ spec: { path: to, kind, mode: st.mode, major: devMajor(st.rdev), minor: devMinor(st.rdev) }, e });
-      continue;
-    } else {
-      continue; // sockets belong to the process that bound them
-    }
-    await setMeta(to, e);
   }
 
   for (const f of await makeNodes(nodes.map((n) => n.spec))) log?.warn('could not copy device node', { path: f.path, error: f.error });
-  for (const n of nodes) await setMeta(n.spec.path, n.e).catch(() => undefined);
-  for (const d of dirs) await setMeta(join(dst, d.rel), d, false);
+  for (const n of nodes) {
+    try { setMeta(n.spec.path, n.e.st, true); } catch { /* not created: logged above */ }
+  }
+  for (const d of dirs) setMeta(`${dst}/${d.rel}`, d.st, needsChown(d.st), false);
 
-  const rootEntry: TreeEntry = { rel: '', abs: src, st: await lstat(src) };
-  await setMeta(dst, rootEntry, false);
-  await copyXattrs(src, dst, log);
-  for (const d of [rootEntry, ...dirs].reverse()) await lutimes(join(dst, d.rel), d.st.atimeMs / 1000, d.st.mtimeMs / 1000);
+  const rootEntry: Entry = { rel: '', st: lstatSync(src) };
+  setMeta(dst, rootEntry.st, true, false);
+  await copyXattrs(await xattrTable.catch(() => new Map()), dst, log);
+  // Parents after their children (the reverse of the order they were made in): setting a child's time touches nothing above it.
+  for (const d of [rootEntry, ...dirs].reverse()) lutimesSync(d.rel ? `${dst}/${d.rel}` : dst, d.st.atimeMs / 1000, d.st.mtimeMs / 1000);
 }
 
-async function setMeta(to: string, e: TreeEntry, times = true): Promise<void> {
-  await lchown(to, e.st.uid, e.st.gid);
-  if (!e.st.isSymbolicLink()) await chmod(to, e.st.mode & 0o7777);
-  if (times) await lutimes(to, e.st.atimeMs / 1000, e.st.mtimeMs / 1000);
+function setMeta(to: string, st: Stats, chown: boolean, times = true): void {
+  // chown first: it clears set-id bits, which the chmod then sets.
+  if (chown) lchownSync(to, st.uid, st.gid);
+  if (!st.isSymbolicLink()) chmodSync(to, st.mode & 0o7777);
+  if (times) lutimesSync(to, st.atimeMs / 1000, st.mtimeMs / 1000);
 }
 
-async function copyXattrs(src: string, dst: string, log?: Logger): Promise<void> {
-  const table = await readXattrTree(src);
+async function copyXattrs(table: Awaited<ReturnType<typeof readXattrTree>>, dst: string, log?: Logger): Promise<void> {
   const writes: XattrWrite[] = [];
   for (const [rel, attrs] of table) {
     for (const [name, value] of attrs) {
-      if (!isHostOnlyXattr(name)) writes.push({ path: rel ? join(dst, rel) : dst, name, value });
+      if (!isHostOnlyXattr(name)) writes.push({ path: rel ? `${dst}/${rel}` : dst, name, value });
     }
   }
   const r = await writeXattrs(writes);
