@@ -1,5 +1,6 @@
 import { basename, join } from 'node:path';
 import { startThroughExecFifo } from './exec-fifo.js';
+import { destroyExited } from './runc-destroy.js';
 import { spawn } from 'node:child_process';
 import { ConflictError, NotFoundError, SystemError } from '../../kernel/index.js';
 import type { OciResources } from './oci-types.js';
@@ -30,6 +31,11 @@ export class RuntimeCli {
     readonly extraArgs: readonly string[] = [],
   ) {}
 
+  /** runc itself, with its own state layout: some calls are done in-process (exec-fifo.ts, runc-destroy.ts). */
+  private get plainRunc(): boolean {
+    return this.name === 'runc' && basename(this.path) === 'runc' && this.extraArgs.length === 0;
+  }
+
   /** Global arguments, for the monitor to pass as `--runtime-arg`s. */
   globalArgs(): string[] {
     return [...this.extraArgs, '--root', this.root];
@@ -37,8 +43,7 @@ export class RuntimeCli {
 
   /** With the init pid, runc itself is not spawned: its start is the exec FIFO (exec-fifo.ts). */
   async start(id: string, initPid?: number): Promise<void> {
-    if (initPid && this.name === 'runc' && basename(this.path) === 'runc' && this.extraArgs.length === 0
-      && (await startThroughExecFifo(join(this.root, id), initPid))) return;
+    if (initPid && this.plainRunc && (await startThroughExecFifo(join(this.root, id), initPid))) return;
     await this.run(['start', id]);
   }
 
@@ -74,7 +79,9 @@ export class RuntimeCli {
     await this.run(['update', '--resources', '-', id], JSON.stringify(resources));
   }
 
+  /** Of an exited container, runc's destroy is done in-process when it is simple (runc-destroy.ts). */
   async delete(id: string, force = false): Promise<void> {
+    if (this.plainRunc && (await destroyExited(join(this.root, id)))) return;
     await this.run(['delete', ...(force ? ['--force'] : []), id]);
   }
 
