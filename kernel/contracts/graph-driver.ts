@@ -72,6 +72,13 @@ export interface CreateLayerOptions {
   /** `--storage-opt` key=value pairs for a container layer (e.g. size). */
   storageOpt?: Record<string, string>;
   mountLabel?: string;
+  /**
+   * A container layer whose content need not outlive a host crash (a `--rm`
+   * container, removed after any crash anyway): the driver may skip the syncs
+   * it would make (overlay2 mounts it `volatile`, so its unmount does not sync
+   * the whole backing filesystem). Ignored by drivers that cannot use it.
+   */
+  volatile?: boolean;
 }
 
 /** One `docker diff` entry: Kind 0 = modified, 1 = added, 2 = deleted (dockerd's numbering). */

@@ -207,7 +207,8 @@ export class LocalContainerService implements ContainerService {
       const layerOpts = { storageOpt: hostConfig.StorageOpt ?? undefined };
       await graph.createReadWrite(`${id}-init`, top, layerOpts);
       await setupInitLayer(graph, `${id}-init`);
-      await graph.createReadWrite(id, `${id}-init`, layerOpts);
+      // A --rm container's layer is thrown away after any crash: the driver may skip syncing it.
+      await graph.createReadWrite(id, `${id}-init`, { ...layerOpts, volatile: hostConfig.AutoRemove === true });
       mountPoints = await this.volumes.create(id, mountPlan, layerRoot(graph, id));
       const rec: ContainerRecord = {
         Id: id,

@@ -110,10 +110,10 @@ export class OverlayDriver implements GraphDriver {
     for (const key of Object.keys(opts?.storageOpt ?? {})) {
       throw new InvalidParameterError(key === 'size' ? "--storage-opt is supported only for overlay over xfs with 'pquota' mount option" : `Unknown option ${key}`);
     }
-    return this.createLayer(id, parent);
+    return this.createLayer(id, parent, opts?.volatile === true && parent !== null);
   }
 
-  private async createLayer(id: string, parent: string | null): Promise<void> {
+  private async createLayer(id: string, parent: string | null, volatile = false): Promise<void> {
     this.checkOpen();
     checkId(id);
     await this.locks.run(id, async () => {
@@ -136,6 +136,7 @@ export class OverlayDriver implements GraphDriver {
         if (parent !== null) {
           await mkdir(this.layout.work(id), 0o700);
           await writeFileAtomic(this.layout.lowerFile(id), lowers.join(':'));
+          if (volatile) await writeFile(this.layout.volatileFile(id), '');
         }
       } catch (err) {
         await rm(join(this.layout.linkDir(), link), { force: true });
@@ -177,14 +178,42 @@ export class OverlayDriver implements GraphDriver {
       const merged = this.layout.merged(id);
       if (count === 0) {
         await mkdir(merged, { recursive: true, mode: 0o700 });
-        if (!(await isMountPoint(merged))) {
-          await mountOverlay({ root: this.root, id, lowers, extraOptions: this.host.extraOptions, mountLabel });
-        }
+        if (!(await isMountPoint(merged))) await this.mount(id, lowers, mountLabel);
       }
       this.refs.set(id, count + 1);
       return merged;
     });
   }
+
+  /**
+   * Mounts id's merged dir; a layer created volatile is mounted with overlay's
+   * `volatile` option (Linux 5.10+): no syncfs of the backing filesystem at
+   * unmount, which on a busy disk is most of a `docker run --rm`'s exit.
+   * The kernel refuses to remount a volatile upper while its
+   * `work/work/incompat/volatile` marker exists (the content may be torn after
+   * a host crash); the marker is cleared before each mount, since such a
+   * layer is thrown away after a crash (`--rm`). A kernel without the option
+   * mounts it normally.
+   */
+  private async mount(id: string, lowers: string[], mountLabel?: string): Promise<void> {
+    const spec = { root: this.root, id, lowers, extraOptions: this.host.extraOptions, mountLabel };
+    if (this.volatileMounts && (await lstatOrNull(this.layout.volatileFile(id)))) {
+      await rm(join(this.layout.work(id), 'work', 'incompat'), { recursive: true, force: true });
+      try {
+        await mountOverlay({ ...spec, extraOptions: `${spec.extraOptions}volatile,` });
+        return;
+      } catch (err) {
+        await mountOverlay(spec);
+        // Only the option failed: no volatile mounts on this kernel.
+        this.volatileMounts = false;
+        this.log.info('overlay2: the kernel refused a volatile mount, --rm containers sync at unmount', { error: err });
+        return;
+      }
+    }
+    await mountOverlay(spec);
+  }
+
+  private volatileMounts = true;
 
   /** Writes placeholders into id's upper dir without mounting it (see overlay-populate.ts). */
   async populate(id: string, entries: readonly LayerEntry[]): Promise<boolean> {

@@ -28,6 +28,8 @@ export class OverlayLayout {
   merged(id: string): string { return join(this.root, id, 'merged'); }
   linkFile(id: string): string { return join(this.root, id, 'link'); }
   lowerFile(id: string): string { return join(this.root, id, 'lower'); }
+  /** Present when the layer is mounted `volatile` (Berth's own marker; dockerd has no such layers). */
+  volatileFile(id: string): string { return join(this.root, id, 'volatile'); }
   linkDir(): string { return join(this.root, LINK_DIR); }
   /** `l/<LINK>` as written into `lower` files and relative mounts. */
   linkEntry(link: string): string { return `${LINK_DIR}/${link}`; }
