@@ -19,11 +19,13 @@ const cacheFile = path.join(dist, 'berthd.cache');
 if (!fs.existsSync(bundle)) {
   import(path.join(dist, 'cmd', 'berthd', 'main.js'));
 } else {
-  let cachedData;
-  try { cachedData = fs.readFileSync(cacheFile); } catch { /* no cache yet */ }
-  const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'utf8')), {
+  // The bundle is pure ASCII (scripts/bundle.mjs escapes the rest): latin1
+  // reads it without UTF-8 decoding into a one-byte string. The cache buffer
+  // is only held while the script is made, not for the daemon's life.
+  const readCache = () => { try { return fs.readFileSync(cacheFile); } catch { return undefined; /* no cache yet */ } };
+  const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'latin1')), {
     filename: bundle,
-    cachedData,
+    cachedData: readCache(),
     importModuleDynamically: vm.constants && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   if (process.env.BERTH_WRITE_CODE_CACHE === '1') {
