@@ -28,7 +28,14 @@ export interface NetworkDriver {
    * `defaultRoute`: the sandbox's default route goes through this network's gateway
    * (the service picks one network per sandbox, as libnetwork's gateway endpoint).
    */
-  join(networkId: string, endpointId: string, sandboxKey: string, info: JoinInfo, options: { ifName: string; defaultRoute: boolean }): Promise<void>;
+  join(networkId: string, endpointId: string, sandboxKey: string, info: JoinInfo, options: { ifName: string; defaultRoute: boolean; createSandbox?: boolean }): Promise<void>;
+  /**
+   * Optional: the driver can create the sandbox itself while joining its
+   * first endpoint (`options.createSandbox`: `sandboxKey` is an empty file
+   * to bind-mount a new network namespace on, with loopback up), so the
+   * namespace and the interface cost one process instead of two.
+   */
+  readonly createsSandbox?: boolean;
   /**
    * Takes the endpoint out of its sandbox. `sandboxGone`: the sandbox is being
    * destroyed (with every interface in it), so nothing needs unplugging.

@@ -96,6 +96,8 @@ export interface SandboxAttachment {
   /** Path of the network namespace to join (`NetworkNamespacePath`); undefined = keep the driver's own (none). */
   key?: string;
   etc: SandboxEtc;
+  /** Variables of legacy links (`--link` on the default bridge); the container's own of the same name win. */
+  env?: string[];
 }
 
 /** NetworkSettings of a container in inspect (newest API shape, legacy top-level fields included). */

@@ -74,7 +74,7 @@ export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: stri
       id: c.Id,
       runtime: c.Runtime,
       rootfs,
-      config: withJoinedNamespaces(runConfig(c, etc, mounts, peer ? `/proc/${peer.State.Pid}/ns/net` : sandbox?.key), joined),
+      config: withJoinedNamespaces(runConfig(c, etc, mounts, peer ? `/proc/${peer.State.Pid}/ns/net` : sandbox?.key, sandbox?.env), joined),
       // A TTY's stdin stays open when a client goes (dockerd closes it only for non-TTY StdinOnce).
       io: { terminal: tty, stdinOnce: tty ? false : c.Config.StdinOnce === true },
     });
@@ -131,14 +131,17 @@ export function acquireDriver(host: PluginHost, runtime: string): Lease<ExecDriv
 }
 
 /** The Docker-shaped run configuration the exec driver takes: the record as it is, plus the mounts. */
-export function runConfig(c: ContainerRecord, etc: EtcFiles, mounts: RunMount[], netns?: string): ContainerRunConfig {
+export function runConfig(c: ContainerRecord, etc: EtcFiles, mounts: RunMount[], netns?: string, linkEnv: string[] = []): ContainerRunConfig {
+  const own = c.Config.Env ?? [];
+  // Link variables first; the container's own of the same name replace them (dockerd's ReplaceOrAppendEnvValues).
+  const ownNames = new Set(own.map((v) => v.split('=')[0]));
   const hc = c.HostConfig as HostConfigSubset & Record<string, unknown>;
   const dests = new Set(mounts.map((m) => m.Destination));
   return {
     Path: c.Path,
     Args: c.Args,
     Config: {
-      Env: c.Config.Env ?? [],
+      Env: linkEnv.length ? [...linkEnv.filter((v) => !ownNames.has(v.split('=')[0])), ...own] : own,
       WorkingDir: c.Config.WorkingDir,
       User: c.Config.User,
       Hostname: c.Config.Hostname,

@@ -49,6 +49,8 @@ export interface BridgeDriverOptions {
   /** Chain prefix of this daemon's iptables rules; undefined = `iptables: false`. */
   chainPrefix?: string;
   defaultMtu: number;
+  /** daemon.json `userland-proxy` (default true); false = dockerd's hairpin mode (DNAT from loopback, no proxy). */
+  userlandProxy?: boolean;
   log: Logger;
 }
 
@@ -62,12 +64,14 @@ export interface BridgeDriverOptions {
 export class BridgeDriver implements NetworkDriver, ExternalConnectivity, EndpointRestore {
   readonly type = 'bridge';
   readonly scope = 'local' as const;
+  readonly createsSandbox = true;
   private readonly networks = new Map<string, BridgeNetwork>();
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly firewall?: Firewall;
+  private get proxy(): boolean { return this.opts.userlandProxy !== false; }
 
   constructor(private readonly opts: BridgeDriverOptions) {
-    if (opts.chainPrefix) this.firewall = new Firewall(opts.chainPrefix, opts.log);
+    if (opts.chainPrefix) this.firewall = new Firewall(opts.chainPrefix, opts.log, { hairpin: !this.proxy });
   }
 
   /** Start: rules a killed daemon left behind go before any new one is written. */
@@ -96,7 +100,7 @@ export class BridgeDriver implements NetworkDriver, ExternalConnectivity, Endpoi
       internal: options[OPT_INTERNAL] === 'true',
       hostBindingIp: options[OPT_HOST_BINDING] || '',
     };
-    await ensureBridge(bridge, pool.gateway, mtu);
+    await ensureBridge(bridge, pool.gateway, mtu, { routeLocalnet: !this.proxy });
     this.networks.set(id, net);
     await this.program();
   }
@@ -127,14 +131,14 @@ export class BridgeDriver implements NetworkDriver, ExternalConnectivity, Endpoi
     return ep ? { hostIfName: ep.hostIfName, macAddress: ep.mac } : {};
   }
 
-  async join(networkId: string, endpointId: string, sandboxKey: string, info: JoinInfo, options: { ifName: string; defaultRoute: boolean }): Promise<void> {
+  async join(networkId: string, endpointId: string, sandboxKey: string, info: JoinInfo, options: { ifName: string; defaultRoute: boolean; createSandbox?: boolean }): Promise<void> {
     const net = this.network(networkId);
     const ep = this.endpoint(endpointId);
     const hostIfName = `veth${randomBytes(4).toString('hex').slice(0, 7)}`;
     const gateway = net.internal ? undefined : net.gateway.split('/')[0];
     await plugVeth({
       sandboxKey, ifName: options.ifName, hostIfName, macAddress: ep.mac, addressCidr: ep.cidr,
-      gateway: options.defaultRoute ? gateway : undefined, mtu: net.mtu, bridge: net.bridge,
+      gateway: options.defaultRoute ? gateway : undefined, mtu: net.mtu, bridge: net.bridge, createSandbox: options.createSandbox === true,
     });
     ep.hostIfName = hostIfName;
     if (gateway) info.setGateway(gateway);
@@ -153,7 +157,7 @@ export class BridgeDriver implements NetworkDriver, ExternalConnectivity, Endpoi
     if (net.internal || options.portBindings.length === 0) return [];
     try {
       for (const b of options.portBindings) {
-        ep.ports.push(...(await bindPort({ ...b, hostIp: b.hostIp || net.hostBindingIp.replace(/^0\.0\.0\.0$/, '') }, { host: ep.ip })));
+        ep.ports.push(...(await bindPort({ ...b, hostIp: b.hostIp || net.hostBindingIp.replace(/^0\.0\.0\.0$/, '') }, { host: ep.ip }, { proxy: this.proxy })));
       }
       await this.program();
     } catch (err) {
@@ -177,7 +181,7 @@ export class BridgeDriver implements NetworkDriver, ExternalConnectivity, Endpoi
     const ep = this.endpoint(endpointId);
     ep.hostIfName = state.hostIfName;
     for (const b of state.portBindings) {
-      ep.ports.push(...(await bindPort(b, { host: ep.ip }).catch((err: unknown) => {
+      ep.ports.push(...(await bindPort(b, { host: ep.ip }, { proxy: this.proxy }).catch((err: unknown) => {
         this.opts.log.warn('cannot publish a port again after a restart', { endpoint: endpointId, port: b.hostPort, error: err });
         return [];
       })));

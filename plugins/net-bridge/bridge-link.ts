@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { runCommand } from '../../lib/run-command.js';
 
 /**
@@ -7,14 +8,20 @@ import { runCommand } from '../../lib/run-command.js';
  * container side is created inside the sandbox (`nsenter --net=<key> ip`)
  * and its peer is sent to berthd's own namespace, so no name of ours ever
  * appears in a container and one `ip -batch` does the whole container side.
+ * For a sandbox's first interface the same `ip -batch` runs under
+ * `unshare --net=<key>`, which creates and bind-mounts the namespace first:
+ * a bridged start costs two processes (that one and the host side's
+ * `ip link set … master`).
  */
-export async function ensureBridge(name: string, gatewayCidr: string, mtu: number): Promise<void> {
+export async function ensureBridge(name: string, gatewayCidr: string, mtu: number, opts: { routeLocalnet?: boolean } = {}): Promise<void> {
   if (!existsSync(`/sys/class/net/${name}`)) {
     await runCommand('ip', ['link', 'add', 'name', name, 'mtu', String(mtu), 'type', 'bridge']).catch((err: unknown) => {
       if (!existsSync(`/sys/class/net/${name}`)) throw err;
     });
   }
   await runCommand('ip', ['-batch', '-'], `addr replace ${gatewayCidr} dev ${name}\nlink set ${name} up\n`);
+  // Hairpin mode (no userland proxy): 127.0.0.1 DNAT'ed to a container may be routed out of this bridge (only).
+  if (opts.routeLocalnet) await writeFile(`/proc/sys/net/ipv4/conf/${name}/route_localnet`, '1');
 }
 
 export async function deleteBridge(name: string): Promise<void> {
@@ -30,6 +37,8 @@ export interface VethPlan {
   gateway?: string;
   mtu: number;
   bridge: string;
+  /** The sandbox namespace does not exist yet: create it on `sandboxKey` (an empty file). */
+  createSandbox?: boolean;
 }
 
 export async function plugVeth(p: VethPlan): Promise<void> {
@@ -40,7 +49,8 @@ export async function plugVeth(p: VethPlan): Promise<void> {
     `link set ${p.ifName} up`,
     ...(p.gateway ? [`route replace default via ${p.gateway} dev ${p.ifName}`] : []),
   ];
-  await runCommand('nsenter', [`--net=${p.sandboxKey}`, 'ip', '-batch', '-'], inside.join('\n') + '\n');
+  const enter = p.createSandbox ? ['unshare', `--net=${p.sandboxKey}`] : ['nsenter', `--net=${p.sandboxKey}`];
+  await runCommand(enter[0]!, [...enter.slice(1), 'ip', '-batch', '-'], inside.join('\n') + '\n');
   try {
     await runCommand('ip', ['link', 'set', p.hostIfName, 'master', p.bridge, 'up']);
   } catch (err) {

@@ -1,5 +1,5 @@
 import type { Logger } from '../../kernel/index.js';
-import { clearRestore, parseSave, rulesRestore, rulesWithJumps, type BridgeRuleInput, type PortRuleInput, type TableState } from './iptables-rules.js';
+import { clearRestore, parseSave, rulesRestore, rulesWithJumps, type BridgeRuleInput, type PortRuleInput, type RuleMode, type TableState } from './iptables-rules.js';
 import { runCommand } from '../../lib/run-command.js';
 
 /**
@@ -15,16 +15,16 @@ export class Firewall {
   private installed = false;
   private pending: Promise<void> = Promise.resolve();
 
-  constructor(private readonly prefix: string, private readonly log: Logger) {}
+  constructor(private readonly prefix: string, private readonly log: Logger, private readonly mode: RuleMode = {}) {}
 
   /** Writes the rules for this state (serialized: the last call wins). */
   apply(bridges: BridgeRuleInput[], ports: PortRuleInput[]): Promise<void> {
     const run = async () => {
       if (this.installed) {
-        await runCommand('iptables-restore', ['--noflush', '-w'], rulesRestore(this.prefix, bridges, ports));
+        await runCommand('iptables-restore', ['--noflush', '-w'], rulesRestore(this.prefix, bridges, ports, this.mode));
         return;
       }
-      await runCommand('iptables-restore', ['--noflush', '-w'], rulesWithJumps(this.prefix, bridges, ports, await this.save()));
+      await runCommand('iptables-restore', ['--noflush', '-w'], rulesWithJumps(this.prefix, bridges, ports, await this.save(), this.mode));
       this.installed = true;
     };
     this.pending = this.pending.then(run, run);

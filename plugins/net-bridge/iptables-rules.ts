@@ -10,7 +10,16 @@
  *   nat    OUTPUT      ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j P
  *   nat    POSTROUTING -j P-POSTROUTING
  *   filter FORWARD     -j P-FORWARD
+ *
+ * `hairpin` is daemon.json `userland-proxy: false` (dockerd's hairpin mode):
+ * no proxy carries loopback traffic, so OUTPUT jumps for 127.0.0.0/8 too,
+ * DNAT applies to traffic from the bridge itself, and what leaves a bridge
+ * from a local address (127.0.0.1 once DNAT'ed, with the bridge's
+ * route_localnet on) is masqueraded.
  */
+export interface RuleMode {
+  hairpin?: boolean;
+}
 
 export interface BridgeRuleInput {
   bridge: string;
@@ -50,25 +59,32 @@ export function chainNames(prefix: string): Chains {
 }
 
 /** The jumps from the built-in chains: [table, chain, rule args]. */
-export function jumpRules(prefix: string): Array<[string, string, string[]]> {
+export function jumpRules(prefix: string, mode: RuleMode = {}): Array<[string, string, string[]]> {
   const c = chainNames(prefix);
   return [
     ['nat', 'PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.nat]],
-    ['nat', 'OUTPUT', ['!', '-d', '127.0.0.0/8', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.nat]],
+    ['nat', 'OUTPUT', [...(mode.hairpin ? [] : ['!', '-d', '127.0.0.0/8']), '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.nat]],
     ['nat', 'POSTROUTING', ['-j', c.natPost]],
     ['filter', 'FORWARD', ['-j', c.forward]],
   ];
 }
 
+/** The jumps of both modes: what a clear removes, whichever mode the last daemon ran in. */
+function anyModeJumps(prefix: string): Array<[string, string, string[]]> {
+  const all = [...jumpRules(prefix), ...jumpRules(prefix, { hairpin: true })];
+  return all.filter(([t, ch, r], i) => all.findIndex(([t2, ch2, r2]) => t2 === t && ch2 === ch && r2.join(' ') === r.join(' ')) === i);
+}
+
 /** iptables-restore input (for `--noflush`) that replaces the content of every Berth chain. */
-export function rulesRestore(prefix: string, bridges: BridgeRuleInput[], ports: PortRuleInput[]): string {
+export function rulesRestore(prefix: string, bridges: BridgeRuleInput[], ports: PortRuleInput[], mode: RuleMode = {}): string {
   const c = chainNames(prefix);
   const nat: string[] = [`:${c.nat} - [0:0]`, `:${c.natPost} - [0:0]`];
   const filter: string[] = [`:${c.filter} - [0:0]`, `:${c.forward} - [0:0]`, `:${c.isolation1} - [0:0]`, `:${c.isolation2} - [0:0]`];
   for (const b of bridges) {
-    // Traffic from the bridge itself is never DNAT'ed back into it (dockerd's `-i docker0 -j RETURN`).
-    nat.push(`-A ${c.nat} -i ${b.bridge} -j RETURN`);
+    // Traffic from the bridge itself is never DNAT'ed back into it (dockerd's `-i docker0 -j RETURN`), unless in hairpin mode.
+    if (!mode.hairpin) nat.push(`-A ${c.nat} -i ${b.bridge} -j RETURN`);
     if (b.masquerade && !b.internal) nat.push(`-A ${c.natPost} -s ${b.subnet} ! -o ${b.bridge} -j MASQUERADE`);
+    if (mode.hairpin) nat.push(`-A ${c.natPost} -o ${b.bridge} -m addrtype --src-type LOCAL -j MASQUERADE`);
   }
   filter.push(`-A ${c.forward} -j ${c.isolation1}`);
   for (const b of bridges) {
@@ -88,7 +104,8 @@ export function rulesRestore(prefix: string, bridges: BridgeRuleInput[], ports: 
   filter.push(`-A ${c.isolation2} -j RETURN`);
   for (const p of ports) {
     const dst = p.hostIp && p.hostIp !== '0.0.0.0' ? `-d ${p.hostIp}/32 ` : '';
-    nat.push(`-A ${c.nat} ${dst}! -i ${p.bridge} -p ${p.proto} -m ${p.proto} --dport ${p.hostPort} -j DNAT --to-destination ${p.containerIp}:${p.containerPort}`);
+    const notFromBridge = mode.hairpin ? '' : `! -i ${p.bridge} `;
+    nat.push(`-A ${c.nat} ${dst}${notFromBridge}-p ${p.proto} -m ${p.proto} --dport ${p.hostPort} -j DNAT --to-destination ${p.containerIp}:${p.containerPort}`);
     // Hairpin: a container reaching its own published port through the host.
     nat.push(`-A ${c.natPost} -s ${p.containerIp}/32 -d ${p.containerIp}/32 -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} -j MASQUERADE`);
     filter.push(`-A ${c.filter} -d ${p.containerIp}/32 ! -i ${p.bridge} -o ${p.bridge} -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} -j ACCEPT`);
@@ -121,8 +138,8 @@ function savedJump(chain: string, rule: string[]): string {
 }
 
 /** How many of each jump are present in a save (a crash between two starts can leave one twice). */
-export function presentJumps(prefix: string, saved: Record<string, TableState>): Array<{ table: string; chain: string; rule: string[]; count: number }> {
-  return jumpRules(prefix).map(([table, chain, rule]) => ({
+export function presentJumps(prefix: string, saved: Record<string, TableState>, mode?: RuleMode): Array<{ table: string; chain: string; rule: string[]; count: number }> {
+  return (mode ? jumpRules(prefix, mode) : anyModeJumps(prefix)).map(([table, chain, rule]) => ({
     table, chain, rule,
     count: (saved[table]?.rules ?? []).filter((r) => r === savedJump(chain, rule)).length,
   }));
@@ -147,9 +164,9 @@ export function clearRestore(prefix: string, saved: Record<string, TableState>):
 }
 
 /** `rulesRestore` plus the jumps missing from a save, inserted first in their built-in chains (dockerd's -I). */
-export function rulesWithJumps(prefix: string, bridges: BridgeRuleInput[], ports: PortRuleInput[], saved: Record<string, TableState>): string {
-  const text = rulesRestore(prefix, bridges, ports);
-  const missing = presentJumps(prefix, saved).filter((j) => j.count === 0);
+export function rulesWithJumps(prefix: string, bridges: BridgeRuleInput[], ports: PortRuleInput[], saved: Record<string, TableState>, mode: RuleMode = {}): string {
+  const text = rulesRestore(prefix, bridges, ports, mode);
+  const missing = presentJumps(prefix, saved, mode).filter((j) => j.count === 0);
   return text.replace(/^COMMIT$/gm, (m, offset: number) => {
     const table = text.lastIndexOf('*filter', offset) > text.lastIndexOf('*nat', offset) ? 'filter' : 'nat';
     const lines = missing.filter((j) => j.table === table).map((j) => `-I ${j.chain} ${j.rule.join(' ')}`);

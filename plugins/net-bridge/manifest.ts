@@ -24,7 +24,7 @@ export default definePlugin<NetworkDriver, NetBridgeConfig>({
   description: 'Linux bridge networks with NAT and published ports, as dockerd\'s bridge driver',
   swap: 'restart-only',
   defaults: () => ({ chainPrefix: 'BERTH' }),
-  daemonKeys: ['iptables', 'ip-forward', 'mtu'],
+  daemonKeys: ['iptables', 'ip-forward', 'mtu', 'userland-proxy'],
   activate: async (ctx) => {
     if (process.getuid?.() !== 0) throw new SkipPlugin('bridge networks need root');
     for (const tool of ['ip', 'nsenter', ...(ctx.daemon.iptables !== false ? ['iptables', 'iptables-save', 'iptables-restore'] : [])]) {
@@ -40,6 +40,7 @@ export default definePlugin<NetworkDriver, NetBridgeConfig>({
     const driver = new BridgeDriver({
       chainPrefix: ctx.daemon.iptables !== false ? ctx.config.chainPrefix : undefined,
       defaultMtu: ctx.daemon.mtu ?? 1500,
+      userlandProxy: ctx.daemon['userland-proxy'] !== false,
       log: ctx.log,
     });
     await driver.init();

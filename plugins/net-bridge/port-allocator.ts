@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ConflictError, type PortBinding } from '../../kernel/index.js';
-import { listenTcp, listenUdp, type Proxy } from './port-proxy.js';
+import { ConflictError, NotImplementedError, type PortBinding } from '../../kernel/index.js';
+import { listenTcp, listenUdp, reservePort, type Proxy } from './port-proxy.js';
 
 /**
  * Host ports for published container ports, as dockerd's portallocator and
@@ -23,7 +23,7 @@ export function ephemeralRange(): [number, number] {
   return [49153, 65535];
 }
 
-export async function bindPort(req: PortBinding, target: { host: string }): Promise<BoundPort[]> {
+export async function bindPort(req: PortBinding, target: { host: string }, opts: { proxy: boolean } = { proxy: true }): Promise<BoundPort[]> {
   const addrs = req.hostIp ? [req.hostIp] : ['0.0.0.0', '::'];
   const candidates = candidatePorts(req);
   let lastErr: unknown;
@@ -31,7 +31,7 @@ export async function bindPort(req: PortBinding, target: { host: string }): Prom
     const bound: BoundPort[] = [];
     try {
       for (const [i, addr] of addrs.entries()) {
-        const proxy = await listen(req.proto, addr, port, { host: target.host, port: req.containerPort }).catch((err: NodeJS.ErrnoException) => {
+        const proxy = await listen(req.proto, addr, port, { host: target.host, port: req.containerPort }, opts.proxy).catch((err: NodeJS.ErrnoException) => {
           // IPv6 may be off on the host: the IPv4 binding alone is what dockerd keeps then.
           if (i > 0 && !req.hostIp && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) return undefined;
           throw err;
@@ -50,10 +50,29 @@ export async function bindPort(req: PortBinding, target: { host: string }): Prom
   throw new ConflictError(`Bind for ${shown} failed: ${(lastErr as Error | undefined)?.message ?? 'no free port in the range'}`);
 }
 
-function listen(proto: string, host: string, port: number, target: { host: string; port: number }): Promise<Proxy> {
+function listen(proto: string, host: string, port: number, target: { host: string; port: number }, proxy: boolean): Promise<Proxy> {
+  if ((proto === 'udp' || proto === 'tcp') && !proxy) return reservePort(proto, host, port);
   if (proto === 'udp') return listenUdp(host, port, target);
   if (proto === 'tcp') return listenTcp(host, port, target);
+  if (proto === 'sctp') throw sctpUnsupported(host, port);
   throw new ConflictError(`publishing ${proto} ports is not supported`);
+}
+
+/**
+ * SCTP: docker-proxy holds an SCTP socket on the host port, which Node
+ * cannot open; and a kernel built without SCTP (no `SCTP` in
+ * /proc/net/protocols) cannot carry it at all, where dockerd's proxy fails
+ * with the socket error below. Either way the start fails, never silently.
+ */
+function sctpUnsupported(host: string, port: number): Error {
+  let kernel = false;
+  try {
+    kernel = /^SCTP\s/m.test(readFileSync('/proc/net/protocols', 'utf8'));
+  } catch { /* not Linux */ }
+  const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return kernel
+    ? new NotImplementedError(`Error starting userland proxy: listen sctp ${shown}: SCTP port publishing is not supported by berthd`)
+    : new NotImplementedError(`Error starting userland proxy: listen sctp ${shown}: socket: protocol not supported`);
 }
 
 function candidatePorts(req: PortBinding): number[] {

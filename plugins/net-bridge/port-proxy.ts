@@ -15,6 +15,33 @@ export interface Proxy {
 
 const UDP_IDLE_MS = 90_000;
 
+/**
+ * `userland-proxy: false`: the host port is still held (dockerd's dummy
+ * proxy), so nothing else can take it, but no traffic is carried: DNAT
+ * (from loopback too, in hairpin mode) takes it to the container. A
+ * connection that reaches the socket all the same (IPv6) is closed.
+ */
+export function reservePort(proto: 'tcp' | 'udp', host: string, port: number): Promise<Proxy> {
+  return new Promise((resolve, reject) => {
+    if (proto === 'udp') {
+      const sock = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: host.includes(':') });
+      sock.once('error', reject);
+      sock.bind({ address: host, port, exclusive: true }, () => {
+        sock.off('error', reject);
+        sock.on('error', () => undefined);
+        resolve({ close: () => new Promise<void>((r) => sock.close(() => r())) });
+      });
+      return;
+    }
+    const server = net.createServer((c) => c.destroy());
+    server.once('error', reject);
+    server.listen({ host, port, ipv6Only: host.includes(':'), exclusive: true }, () => {
+      server.off('error', reject);
+      resolve({ close: () => new Promise<void>((r) => server.close(() => r())) });
+    });
+  });
+}
+
 export function listenTcp(host: string, port: number, target: { host: string; port: number }): Promise<Proxy> {
   return new Promise((resolve, reject) => {
     const conns = new Set<net.Socket>();

@@ -23,6 +23,8 @@ import {
   type PluginHost,
   type PortBinding,
   type SandboxAttachment,
+  SystemError,
+  type ContainerService,
 } from '../../kernel/index.js';
 import { hasEndpointRestore, hasExternalConnectivity } from '../../kernel/index.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
@@ -33,10 +35,11 @@ import { addHostsEntry, removeHostsEntry } from './etc-hosts.js';
 import { AddressPool } from './ipam.js';
 import { mustCidr, overlaps, parseIp, type Prefix } from './ipv4.js';
 import { JsonStore } from './json-store.js';
+import { linkEnv, parseLink } from './links.js';
 import { macFromIp, parseMac } from './mac.js';
 import { matchNetwork, validateFilters } from './network-filters.js';
 import { networkResource, networkSettings, nowRfc3339Nano } from './network-view.js';
-import { createNetns, deleteNetns } from './netns.js';
+import { createNetns, netnsFile, NetnsReaper } from './netns.js';
 import { containerPortBindings } from './port-spec.js';
 import { hostDriver, nullDriver } from './predefined-drivers.js';
 import type { ContainerNetState, EndpointRecord, NetworkRecord } from './records.js';
@@ -67,6 +70,7 @@ export class LocalNetworkService implements NetworkService {
   private readonly netStore: JsonStore<NetworkRecord>;
   private readonly stateStore: JsonStore<ContainerNetState>;
   private readonly locks = new KeyedMutex();
+  private readonly reaper = new NetnsReaper();
   readonly dns: EmbeddedDns;
 
   private constructor(private readonly deps: NetworkServiceDeps) {
@@ -99,10 +103,14 @@ export class LocalNetworkService implements NetworkService {
         if (pool && ep.IPAddress) pool.reserve(ep.IPAddress);
       }
     }
+    // Namespaces no sandbox holds: a removal (or a start) interrupted by a kill -9.
+    const held = new Set([...this.states.values()].flatMap((s) => (s.Sandbox ? [s.Sandbox.Key] : [])));
+    await this.reaper.sweep(join(this.deps.execRoot, 'netns'), held).catch((err: unknown) => this.deps.log.warn('cannot remove stale network namespaces', { error: err }));
   }
 
   async stop(): Promise<void> {
     await this.dns.closeAll();
+    await this.reaper.drain();
     for (const d of this.allDrivers().values()) await d.dispose().catch((err: unknown) => this.deps.log.warn('network driver shutdown failed', { driver: d.type, error: err }));
   }
 
@@ -218,7 +226,7 @@ export class LocalNetworkService implements NetworkService {
       if (already) throw new ForbiddenError(`endpoint with name ${c.Name.slice(1)} already exists in network ${n.Name}`);
       this.checkStaticIp(n, req);
       if (sb && c.State.Running) {
-        const ep = await this.join(c, sb.Key, sb.ID, n, req, `eth${nextIfIndex(sb.Endpoints)}`, false, sb.Endpoints.length === 0);
+        const ep = await this.join(c, sb.Key, sb.ID, n, req, `eth${nextIfIndex(sb.Endpoints)}`, false, sb.Endpoints.length === 0, false);
         sb.Endpoints.push(ep);
         await this.saveState(state);
         await addHostsEntry(sb.HostsPath, ep.IPAddress, [c.Config.Hostname || c.Id.slice(0, 12)]).catch(() => undefined);
@@ -263,22 +271,35 @@ export class LocalNetworkService implements NetworkService {
       const state = this.stateOf(c.Id);
       if (state.Sandbox) await this.release(state); // a sandbox left by a crash
       const sandboxId = randomBytes(32).toString('hex');
-      const key = await createNetns(join(this.deps.execRoot, 'netns'), sandboxId.slice(0, 12));
+      const key = await netnsFile(join(this.deps.execRoot, 'netns'), sandboxId.slice(0, 12));
       state.Sandbox = { ID: sandboxId, Key: key, Endpoints: [], EmbeddedDns: false, ExtServers: extServers(c, this.deps.daemon()), ContainerName: c.Name.replace(/^\//, ''), HostsPath: paths.hostsPath };
       try {
         // Written before anything else is taken, so a crash from here on is cleaned up at the next start.
         await this.saveState(state);
         const bridges = wanted.filter((w) => w.net.Name !== 'none' && w.net.Name !== 'host');
         let gatewaySet = false;
+        let created = false;
         for (const [i, w] of bridges.entries()) {
           const defaultRoute = !gatewaySet && !w.net.Internal;
-          const ep = await this.join(c, key, sandboxId, w.net, w.req, `eth${i}`, defaultRoute, defaultRoute);
+          // A driver that can make the namespace while plugging its first interface saves a process per start.
+          const createSandbox = !created && this.driverOf(w.net.Driver).createsSandbox === true;
+          if (!created && !createSandbox) await createNetns(key);
+          created = true;
+          const ep = await this.join(c, key, sandboxId, w.net, w.req, `eth${i}`, defaultRoute, defaultRoute, createSandbox);
           if (defaultRoute) gatewaySet = true;
           state.Sandbox.Endpoints.push(ep);
         }
+        if (!created) await createNetns(key);
         state.Sandbox.EmbeddedDns = bridges.some((w) => this.isUserNetwork(w.net));
         if (state.Sandbox.EmbeddedDns) await this.dns.open(sandboxId, key, state.Sandbox.ExtServers);
         await this.saveState(state);
+      } catch (err) {
+        await this.release(state);
+        throw err;
+      }
+      let links: { env: string[]; hosts: Array<{ ip: string; names: string[] }> };
+      try {
+        links = await this.legacyLinks(c, state.Sandbox.Endpoints);
       } catch (err) {
         await this.release(state);
         throw err;
@@ -287,8 +308,9 @@ export class LocalNetworkService implements NetworkService {
       const hostname = c.Config.Hostname || c.Id.slice(0, 12);
       return {
         key,
+        ...(links.env.length ? { env: links.env } : {}),
         etc: {
-          hosts: state.Sandbox.Endpoints.slice(0, 1).map((ep) => ({ ip: ep.IPAddress, names: [c.Config.Domainname ? `${hostname}.${c.Config.Domainname}` : '', hostname].filter(Boolean) })),
+          hosts: [...links.hosts, ...state.Sandbox.Endpoints.slice(0, 1).map((ep) => ({ ip: ep.IPAddress, names: [c.Config.Domainname ? `${hostname}.${c.Config.Domainname}` : '', hostname].filter(Boolean) }))],
           embeddedDns: state.Sandbox.EmbeddedDns ? { nameserver: '127.0.0.11', extServers: state.Sandbox.ExtServers } : undefined,
         },
       };
@@ -342,6 +364,36 @@ export class LocalNetworkService implements NetworkService {
 
   // ---- internals -------------------------------------------------------
 
+  /**
+   * dockerd's setupLinkedContainers: `--link` on the default bridge gives
+   * variables and an /etc/hosts entry (alias, hostname, name) for each
+   * linked container, which must be running on the default bridge too. On
+   * user-defined networks links are resolved by the embedded DNS instead.
+   */
+  private async legacyLinks(c: ContainerRecord, eps: EndpointRecord[]): Promise<{ env: string[]; hosts: Array<{ ip: string; names: string[] }> }> {
+    const out = { env: [] as string[], hosts: [] as Array<{ ip: string; names: string[] }> };
+    const specs = ((c.HostConfig as { Links?: string[] | null }).Links ?? []).filter(Boolean);
+    const bridge = this.byName('bridge');
+    if (specs.length === 0 || !bridge || !eps.some((e) => e.NetworkID === bridge.Id)) return out;
+    const containers = this.deps.host.tryCurrent<ContainerService>(ExtensionPoint.ContainerService);
+    if (!containers) return out;
+    const parent = c.Name.replace(/^\//, '');
+    for (const spec of specs) {
+      const { name, alias } = parseLink(spec);
+      const child = await containers.get(name).catch(() => {
+        throw new InvalidParameterError(`could not get container for ${name}: No such container: ${name}`);
+      });
+      const linkName = `/${parent}/${alias}`;
+      if (!child.State.Running) throw new SystemError(`Cannot link to a non running container: ${child.Name} AS ${linkName}`);
+      const ep = this.states.get(child.Id)?.Sandbox?.Endpoints.find((e) => e.NetworkID === bridge.Id);
+      if (!ep) throw new SystemError(`container ${child.Id} not attached to default bridge network`);
+      out.env.push(...linkEnv(linkName, ep.IPAddress, child.Config.Env ?? undefined, child.Config.ExposedPorts as Record<string, unknown> | undefined));
+      const childName = child.Name.replace(/^\//, '');
+      out.hosts.push({ ip: ep.IPAddress, names: [alias, child.Config.Hostname || child.Id.slice(0, 12), ...(alias !== childName ? [childName] : [])] });
+    }
+    return out;
+  }
+
   /** The networks a container is (to be) connected to, its NetworkMode first, as dockerd orders them. */
   private configuredNetworks(c: ContainerRecord, lenient = false): Array<{ net: NetworkRecord; req: EndpointRequest; id: string }> {
     const mode = c.HostConfig.NetworkMode || 'default';
@@ -380,7 +432,7 @@ export class LocalNetworkService implements NetworkService {
     void c;
   }
 
-  private async join(c: ContainerRecord, key: string, sandboxId: string, n: NetworkRecord, req: EndpointRequest, ifName: string, defaultRoute: boolean, publish: boolean): Promise<EndpointRecord> {
+  private async join(c: ContainerRecord, key: string, sandboxId: string, n: NetworkRecord, req: EndpointRequest, ifName: string, defaultRoute: boolean, publish: boolean, createSandbox: boolean): Promise<EndpointRecord> {
     const driver = this.driverOf(n.Driver);
     const pool = this.poolOf(n);
     const ip = pool.allocate(req.IPAMConfig?.IPv4Address || undefined);
@@ -394,7 +446,7 @@ export class LocalNetworkService implements NetworkService {
     try {
       await driver.createEndpoint(n.Id, endpointId, { address: `${ip}/${prefixLen}`, macAddress: mac }, {});
       created = true;
-      await driver.join(n.Id, endpointId, key, { setGateway: (g) => { gateway = g; }, setGatewayIPv6: () => undefined, addStaticRoute: () => undefined, setInterfaceName: () => undefined }, { ifName, defaultRoute });
+      await driver.join(n.Id, endpointId, key, { setGateway: (g) => { gateway = g; }, setGatewayIPv6: () => undefined, addStaticRoute: () => undefined, setInterfaceName: () => undefined }, { ifName, defaultRoute, ...(createSandbox ? { createSandbox } : {}) });
       joined = true;
       let ports: PortBinding[] = [];
       if (publish && hasExternalConnectivity(driver)) ports = await driver.programExternalConnectivity(n.Id, endpointId, { portBindings: containerPortBindings(c) });
@@ -410,6 +462,7 @@ export class LocalNetworkService implements NetworkService {
         Gateway: gateway,
         MacAddress: mac,
         Aliases: aliases,
+        ...(user && req.Links?.length ? { Links: [...req.Links] } : {}),
         IPAMConfig: req.IPAMConfig ?? null,
         DriverOpts: req.DriverOpts ?? null,
         DNSNames: user ? dnsNames(c, aliases ?? []) : null,
@@ -447,7 +500,7 @@ export class LocalNetworkService implements NetworkService {
       const n = this.networks.get(ep.NetworkID);
       if (n) this.emit('disconnect', n, { container: state.ContainerID });
     }
-    await deleteNetns(sb.Key);
+    this.reaper.remove(sb.Key);
     state.Sandbox = undefined;
     await this.saveState(state);
   }
@@ -487,11 +540,14 @@ export class LocalNetworkService implements NetworkService {
     for (const mine of asking.Sandbox.Endpoints) {
       const n = this.networks.get(mine.NetworkID);
       if (!n || !this.isUserNetwork(n)) continue;
+      // This container's links on the network: the alias stands for the linked container's name.
+      const link = (mine.Links ?? []).map(parseLink).find((l) => l.alias.toLowerCase() === q);
+      const want = link ? link.name.toLowerCase() : q;
       for (const s of this.states.values()) {
         for (const ep of s.Sandbox?.Endpoints ?? []) {
           if (ep.NetworkID !== n.Id || !ep.DNSNames) continue;
           const names = ep.DNSNames.map((x) => x.toLowerCase());
-          if (names.includes(q) || names.some((x) => `${x}.${n.Name.toLowerCase()}` === q)) found.push(ep.IPAddress);
+          if (names.includes(want) || names.some((x) => `${x}.${n.Name.toLowerCase()}` === want)) found.push(ep.IPAddress);
         }
       }
     }

@@ -34,10 +34,10 @@ export function networkResource(n: NetworkRecord, attached: Array<{ containerId:
   };
 }
 
-export function endpointSettings(ep: Partial<EndpointRecord> & { NetworkID: string }, req?: { Aliases?: string[] | null; IPAMConfig?: EndpointSettings['IPAMConfig']; MacAddress?: string; DriverOpts?: Record<string, string> | null }): EndpointSettings {
+export function endpointSettings(ep: Partial<EndpointRecord> & { NetworkID: string }, req?: { Aliases?: string[] | null; Links?: string[] | null; IPAMConfig?: EndpointSettings['IPAMConfig']; MacAddress?: string; DriverOpts?: Record<string, string> | null }): EndpointSettings {
   return {
     IPAMConfig: ep.IPAMConfig ?? req?.IPAMConfig ?? null,
-    Links: null,
+    Links: ep.Links ?? (req?.Links?.length ? req.Links : null),
     Aliases: ep.Aliases ?? (req?.Aliases?.length ? req.Aliases : null),
     MacAddress: ep.MacAddress ?? req?.MacAddress ?? '',
     DriverOpts: ep.DriverOpts ?? req?.DriverOpts ?? null,

@@ -29,6 +29,8 @@ export interface EndpointRecord {
   Gateway: string;
   MacAddress: string;
   Aliases: string[] | null;
+  /** `--link name:alias` on a user-defined network: the alias resolves to `name` for this container only. */
+  Links?: string[] | null;
   IPAMConfig: EndpointRequest['IPAMConfig'] | null;
   DriverOpts: Record<string, string> | null;
   DNSNames: string[] | null;

@@ -94,6 +94,55 @@ describe('docker networking with the real CLI', { skip }, () => {
     ok(['rm', '-f', 'onbridge']);
   });
 
+  it('legacy --link on the default bridge: variables and an /etc/hosts entry as dockerd, a stopped target refused', () => {
+    ok(['run', '-d', '--name', 'linksrv', '--hostname', 'srvhost', '-e', 'FOO=bar', '-e', 'SHARED=theirs', '--expose', '80', '--expose', '81', '--expose', '53/udp', 'bbox:1', 'sleep', '300']);
+    const ip = ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'linksrv']);
+    assert.match(ip, /^10\./);
+    const env = ok(['run', '--rm', '--name', 'linkcli', '--link', 'linksrv:db', '-e', 'DB_ENV_SHARED=mine', 'bbox:1', 'busybox', 'env']).split('\n');
+    for (const want of [
+      `DB_PORT=tcp://${ip}:80`, `DB_PORT_80_TCP=tcp://${ip}:80`, `DB_PORT_80_TCP_ADDR=${ip}`, `DB_PORT_80_TCP_PORT=80`, `DB_PORT_80_TCP_PROTO=tcp`,
+      `DB_PORT_81_TCP=tcp://${ip}:81`, `DB_PORT_80_TCP_START=tcp://${ip}:80`, 'DB_PORT_80_TCP_PORT_START=80', `DB_PORT_80_TCP_END=tcp://${ip}:81`, 'DB_PORT_80_TCP_PORT_END=81',
+      `DB_PORT_53_UDP=udp://${ip}:53`, 'DB_PORT_53_UDP_PROTO=udp', 'DB_NAME=/linkcli/db', 'DB_ENV_FOO=bar', 'DB_ENV_SHARED=mine',
+    ]) assert.ok(env.includes(want), `${want} in\n${env.join('\n')}`);
+    assert.ok(!env.includes('DB_ENV_SHARED=theirs'), 'the container\'s own variable wins');
+    assert.ok(!env.some((v) => v.startsWith('DB_ENV_PATH=')), 'PATH is not passed on');
+    const hosts = ok(['run', '--rm', '--link', 'linksrv:db', 'bbox:1', 'cat', '/etc/hosts']);
+    assert.match(hosts, new RegExp(`^${ip.replace(/\./g, '\\.')}\tdb srvhost linksrv$`, 'm'));
+    ok(['run', '--rm', '--link', 'linksrv:db', 'bbox:1', 'busybox', 'ping', '-c', '1', '-W', '5', 'db']);
+    // Without an alias the name is the alias (and is listed once).
+    assert.match(ok(['run', '--rm', '--link', 'linksrv', 'bbox:1', 'cat', '/etc/hosts']), new RegExp(`^${ip.replace(/\./g, '\\.')}\tlinksrv srvhost$`, 'm'));
+    ok(['stop', '-t', '1', 'linksrv']);
+    const r = docker(['run', '--name', 'linkcli2', '--link', 'linksrv:db', 'bbox:1', 'true']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /Cannot link to a non running container: \/linksrv AS \/linkcli2\/db/);
+    const missing = docker(['run', '--name', 'linkcli3', '--link', 'nosuchctr:db', 'bbox:1', 'true']);
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /nosuchctr/);
+    ok(['rm', '-f', 'linksrv', 'linkcli2']);
+    docker(['rm', '-f', 'linkcli3']);
+  });
+
+  it('an SCTP published port fails the start with the proxy\'s error, leaving no rule', () => {
+    const r = docker(['run', '-d', '--name', 'sctppub', '-p', '127.0.0.1::80/sctp', 'bbox:1', 'sleep', '300']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /driver failed programming external connectivity.*Error starting userland proxy: listen sctp 127\.0\.0\.1:\d+: /);
+    assert.equal(ok(['inspect', '-f', '{{.State.Running}}', 'sctppub']), 'false');
+    assert.doesNotMatch(iptables('nat'), /sctp/);
+    ok(['rm', '-f', 'sctppub']);
+  });
+
+  it('--link on a user network: the alias resolves for the linking container', () => {
+    ok(['network', 'create', 'linknet']);
+    ok(['run', '-d', '--name', 'lsrv', '--network', 'linknet', 'bbox:1', 'sleep', '300']);
+    const ip = ok(['inspect', '-f', '{{.NetworkSettings.Networks.linknet.IPAddress}}', 'lsrv']);
+    const out = ok(['run', '--rm', '--network', 'linknet', '--link', 'lsrv:dbalias', 'bbox:1', 'busybox', 'ping', '-c', '1', '-W', '5', 'dbalias']);
+    assert.match(out, new RegExp(ip.replace(/\./g, '\\.')));
+    // Not a name for anyone else.
+    assert.notEqual(docker(['run', '--rm', '--network', 'linknet', 'bbox:1', 'busybox', 'ping', '-c', '1', '-W', '2', 'dbalias']).status, 0);
+    ok(['rm', '-f', 'lsrv']);
+    ok(['network', 'rm', 'linknet']);
+  });
+
   it('user networks: create with options, inspect, duplicate and predefined errors', () => {
     const id = ok(['network', 'create', '--subnet', '10.250.7.0/24', '--gateway', '10.250.7.254', '--ip-range', '10.250.7.128/25', '--label', 'team=net', '-o', 'com.docker.network.driver.mtu=1400', 'usernet']);
     assert.match(id, /^[0-9a-f]{64}$/);
@@ -217,15 +266,18 @@ describe('docker networking with the real CLI', { skip }, () => {
     const other = ok(['run', '--rm', '--network', 'keepnet', 'bbox:1', 'busybox', 'ip', '-4', 'addr', 'show', 'eth0']);
     assert.doesNotMatch(other, /10\.250\.11\.10\//, 'the kept address is not handed out again');
     // One sandbox namespace mounted (keeper's), jumps not duplicated by the restart.
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`${c.d.dir}/exec/netns/`));
-    assert.equal(mounts.length, 1, mounts.join('\n'));
+    // A removed sandbox's mount goes behind the stop (as dockerd's namespace GC): wait for it.
+    const netnsMounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`${c.d.dir}/exec/netns/`));
+    await waitFor(() => netnsMounts().length <= 1, 30_000, 'the --rm container\'s namespace unmounted');
+    assert.equal(netnsMounts().length, 1, netnsMounts().join('\n'));
     assert.equal(iptables('filter').split('\n').filter((l) => l === `-A FORWARD -j ${prefix}-FORWARD`).length, 1);
     await c.d.restart();
     assert.equal(JSON.parse(ok(['network', 'inspect', 'keepnet']))[0].Id, before.Id);
     ok(['rm', '-f', 'keeper']);
     ok(['network', 'rm', 'keepnet']);
     assert.equal(ok(['network', 'ls', '-q', '--filter', 'type=custom']), '');
-    assert.deepEqual(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`${c.d.dir}/exec/netns/`)), []);
+    await waitFor(() => netnsMounts().length === 0, 30_000, 'keeper\'s namespace unmounted');
+    assert.deepEqual(netnsMounts(), []);
   });
 
   it('network prune removes unused user networks only', () => {
@@ -273,5 +325,56 @@ describe('docker networking with the real CLI', { skip }, () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('userland-proxy: false (dockerd\'s hairpin mode) with the real CLI', { skip }, () => {
+  let c: ContainerDaemon;
+  let prefix: string;
+  let bridge: string;
+  const docker = (args: string[], timeoutMs = 60_000) => c.d.docker(args, { timeoutMs });
+  const ok = (args: string[]) => {
+    const r = docker(args);
+    assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+
+  before(async () => {
+    const cfg = networkTestConfig({ 'userland-proxy': false });
+    const plugins = (cfg.berth as { plugins: Record<string, Record<string, string>> }).plugins;
+    prefix = plugins['net-bridge']!.chainPrefix!;
+    bridge = plugins['network-service']!.defaultBridge!;
+    c = await startContainerDaemon(cfg);
+  });
+  after(async () => {
+    if (!c) return;
+    await c.stop();
+    assert.doesNotMatch(iptables('nat') + iptables('filter'), new RegExp(prefix), 'iptables chains removed');
+    assert.doesNotMatch(links(), new RegExp(`${bridge}:`), 'default bridge removed');
+  });
+
+  it('DNAT carries loopback traffic (route_localnet on the bridge only), the port stays held, hairpin through the gateway', async () => {
+    const nat = iptables('nat');
+    assert.match(nat, new RegExp(`-A OUTPUT -m addrtype --dst-type LOCAL -j ${prefix}\\n`), 'OUTPUT jumps for 127.0.0.0/8 too');
+    assert.match(nat, new RegExp(`-A ${prefix}-POSTROUTING -o ${bridge} -m addrtype --src-type LOCAL -j MASQUERADE`));
+    assert.equal(readFileSync(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, 'utf8').trim(), '1');
+    ok(['run', '-d', '--name', 'hp', '-p', '127.0.0.1::80', '-p', '81', 'bbox:1', 'sh', '-c', 'busybox httpd -p 81 -h /etc; exec busybox httpd -f -p 80 -h /etc']);
+    const id = ok(['inspect', '-f', '{{.Id}}', 'hp']);
+    const p80 = Number(/127\.0\.0\.1:(\d+)/.exec(ok(['port', 'hp', '80/tcp']))![1]);
+    const p81 = Number(/0\.0\.0\.0:(\d+)/.exec(ok(['port', 'hp', '81/tcp']))![1]);
+    assert.match(iptables('nat'), new RegExp(`-A ${prefix} -d 127\\.0\\.0\\.1/32 -p tcp -m tcp --dport ${p80} -j DNAT`), 'no "! -i bridge" in hairpin mode');
+    await waitFor(() => docker(['exec', 'hp', 'busybox', 'wget', '-q', '-O', '-', 'http://127.0.0.1/hostname']).status === 0, 20_000, 'httpd');
+    assert.equal((await httpGet(p80, '/hostname')).body.trim(), id.slice(0, 12));
+    assert.equal((await httpGet(p81, '/hostname')).body.trim(), id.slice(0, 12));
+    // The container reaches its own published port through the gateway (DNAT back into the bridge, hairpin masquerade).
+    const gw = JSON.parse(ok(['inspect', 'hp']))[0].NetworkSettings.Gateway;
+    assert.equal(ok(['exec', 'hp', 'busybox', 'wget', '-q', '-O', '-', `http://${gw}:${p81}/hostname`]), id.slice(0, 12));
+    // Still allocated: no second container gets the port.
+    const clash = docker(['run', '-d', '--name', 'hp2', '-p', `127.0.0.1:${p80}:80`, 'bbox:1', 'sleep', '30']);
+    assert.notEqual(clash.status, 0);
+    assert.match(clash.stderr, /port is already allocated/);
+    ok(['rm', '-f', 'hp', 'hp2']);
+    assert.doesNotMatch(iptables('nat'), new RegExp(`--dport (${p80}|${p81}) `));
+    await assert.rejects(httpGet(p80, '/'), 'the port is closed once the container is gone');
   });
 });

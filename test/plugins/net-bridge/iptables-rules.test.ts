@@ -68,3 +68,32 @@ describe('iptables rule generation', () => {
     assert.match(filter, /-I FORWARD -j B-FORWARD\nCOMMIT\n$/);
   });
 });
+
+describe('iptables rules in hairpin mode (userland-proxy: false)', () => {
+  it('OUTPUT jumps for loopback too, DNAT from the bridge itself, local sources masqueraded out of each bridge', () => {
+    const hp = { hairpin: true };
+    assert.deepEqual(jumpRules('H', hp).find(([, ch]) => ch === 'OUTPUT')![2], ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'H']);
+    const text = rulesRestore('H', [{ bridge: 'h0', subnet: '10.6.0.0/24', icc: true, masquerade: true, internal: false }], [
+      { bridge: 'h0', proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerIp: '10.6.0.2', containerPort: 80 },
+    ], hp);
+    assert.ok(text.includes('-A H-POSTROUTING -o h0 -m addrtype --src-type LOCAL -j MASQUERADE'));
+    assert.ok(text.includes('-A H -d 127.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.6.0.2:80'));
+    assert.ok(!text.includes('-A H -i h0 -j RETURN'));
+    const normal = rulesRestore('H', [{ bridge: 'h0', subnet: '10.6.0.0/24', icc: true, masquerade: true, internal: false }], [], {});
+    assert.ok(normal.includes('-A H -i h0 -j RETURN') && !normal.includes('--src-type LOCAL'));
+  });
+
+  it('a clear removes the jumps of either mode (the daemon may have been restarted with the other setting)', () => {
+    const saved = parseSave([
+      '*nat', ':H - [0:0]', ':H-POSTROUTING - [0:0]',
+      '-A OUTPUT -m addrtype --dst-type LOCAL -j H',
+      '-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j H',
+      'COMMIT', '',
+    ].join('\n'));
+    const text = clearRestore('H', saved);
+    assert.ok(text.includes('-D OUTPUT -m addrtype --dst-type LOCAL -j H'));
+    assert.ok(text.includes('-D OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j H'));
+    const missing = rulesWithJumps('H', [], [], parseSave('*nat\nCOMMIT\n*filter\nCOMMIT\n'), { hairpin: true });
+    assert.ok(missing.includes('-I OUTPUT -m addrtype --dst-type LOCAL -j H'));
+  });
+});
