@@ -138,7 +138,7 @@ export class BridgeDriver implements NetworkDriver, ExternalConnectivity, Endpoi
     const gateway = net.internal ? undefined : net.gateway.split('/')[0];
     await plugVeth({
       sandboxKey, ifName: options.ifName, hostIfName, macAddress: ep.mac, addressCidr: ep.cidr,
-      gateway: options.defaultRoute ? gateway : undefined, mtu: net.mtu, bridge: net.bridge, createSandbox: options.createSandbox === true,
+      gateway: options.defaultRoute ? gateway : undefined, mtu: net.mtu, bridge: net.bridge, createSandbox: options.createSandbox === true, hairpin: !this.proxy,
     });
     ep.hostIfName = hostIfName;
     if (gateway) info.setGateway(gateway);

@@ -39,6 +39,12 @@ export interface VethPlan {
   bridge: string;
   /** The sandbox namespace does not exist yet: create it on `sandboxKey` (an empty file). */
   createSandbox?: boolean;
+  /**
+   * Hairpin mode on the bridge port (dockerd does it without the userland
+   * proxy): with br_netfilter, a container's packet to its own published
+   * port is DNAT'ed on the bridge and must be sent back out the port it came in.
+   */
+  hairpin?: boolean;
 }
 
 export async function plugVeth(p: VethPlan): Promise<void> {
@@ -53,6 +59,7 @@ export async function plugVeth(p: VethPlan): Promise<void> {
   await runCommand(enter[0]!, [...enter.slice(1), 'ip', '-batch', '-'], inside.join('\n') + '\n');
   try {
     await runCommand('ip', ['link', 'set', p.hostIfName, 'master', p.bridge, 'up']);
+    if (p.hairpin) await writeFile(`/sys/class/net/${p.hostIfName}/brport/hairpin_mode`, '1');
   } catch (err) {
     await unplugVeth(p.hostIfName);
     throw err;
