@@ -12,6 +12,8 @@ export interface LxcConfigContext {
   seccompPath: string;
   /** Where the sysctl list for the start-host hook is written. */
   sysctlPath: string;
+  /** Where the stop hook leaves its OOM-kill marker (LxcFiles.oom). */
+  oomPath?: string;
   /** cgroup v1 `memory.memsw.*` exists (swap accounting). */
   swapAccounting?: boolean;
 }
@@ -148,6 +150,10 @@ export function renderLxcConfig(spec: OciSpec, run: ContainerRunConfig, ctx: Lxc
     set('lxc.cgroup.dir.monitor', `${cg}.lxc-monitor`);
     const parent = cg.includes('/') ? cg.slice(0, cg.lastIndexOf('/')) : '';
     set('lxc.cgroup.dir.monitor.pivot', parent ? `${parent}/lxc.pivot` : 'lxc.pivot');
+    // OOM kills: conmon watches the cgroup of the process it runs (start.sh, in berthd's cgroup), and
+    // LXC removes the container's cgroup once it stopped; LXC's stop hook runs before that removal
+    // and looks at the kernel's OOM-kill count (v1 memory.oom_control, v2 memory.events).
+    if (ctx.oomPath) set('lxc.hook.stop', `${ctx.shimPath} oom ${ctx.oomPath} ${v2 ? `/sys/fs/cgroup/${cg}/memory.events` : `/sys/fs/cgroup/memory/${cg}/memory.oom_control`}`);
   }
   const res = spec.linux.resources ?? {};
   for (const [k, v] of cgroupSettings(res, ctx)) set(`${v2 ? 'lxc.cgroup2' : 'lxc.cgroup'}.${k}`, v);

@@ -55,8 +55,8 @@ export class LxcDriver extends ConmonDriver<LxcFiles, LxcTaskRecord, LxcTask> im
 
   constructor(private readonly o: LxcDriverOptions) {
     super(o);
-    // No oom-detection: LXC removes the container's cgroup before conmon could look at it.
-    const caps: ExecCapability[] = ['tty', 'resize', 'pause', 'exec', 'pids', 'stats', 'update', 'live-restore'];
+    // oom-detection: LXC's stop hook reads the container's OOM-kill count before LXC removes the cgroup (shim-script.ts).
+    const caps: ExecCapability[] = ['tty', 'resize', 'pause', 'exec', 'pids', 'stats', 'update', 'oom-detection', 'live-restore'];
     if (o.socatPath) caps.push('stdin');
     this.capabilities = new Set(caps);
   }
@@ -95,7 +95,7 @@ export class LxcDriver extends ConmonDriver<LxcFiles, LxcTaskRecord, LxcTask> im
     const files = this.newTaskFiles(spec.id);
 
     const oci = await this.buildSpec(spec);
-    const rendered = renderLxcConfig(oci, spec.config, { cgroupVersion: this.cgroupVersion, shimPath: this.o.shimPath, seccompPath: files.seccomp, sysctlPath: files.sysctl, swapAccounting: this.swapAccounting });
+    const rendered = renderLxcConfig(oci, spec.config, { cgroupVersion: this.cgroupVersion, shimPath: this.o.shimPath, seccompPath: files.seccomp, sysctlPath: files.sysctl, oomPath: files.oom, swapAccounting: this.swapAccounting });
     await checkCommand(spec.rootfs, oci.process.args[0] ?? '', oci.process.env, spec.config.Mounts ?? []);
     await this.prepareRootfs(spec, oci);
 

@@ -13,6 +13,7 @@ import { ConmonTaskFiles, type ConmonTaskRecord } from '../conmon-task/index.js'
  *       start.sh  start-gate          the shim's script and the FIFO Task.start opens
  *       lxc.log                       lxc-start's log: init pid and exit status come from it
  *       holder.pid                    pid conmon watches (start.sh → lxc-start)
+ *       oom-lxc                       OOM-kill marker written by the stop hook (shim-script.ts)
  *       tty  tty.sh  stdin-hold       TTY only: the outer pty, its inner script, a held-open stdin FIFO
  *       exec/<exec-id>/               exec.sh and tty besides conmon's files
  *   <state>/exits/<id>                exit status as conmon reports it (lxc-start's own)
@@ -26,6 +27,8 @@ export class LxcFiles extends ConmonTaskFiles {
   get gate(): string { return join(this.bundle, 'start-gate'); }
   get lxcLog(): string { return join(this.bundle, 'lxc.log'); }
   get holderPid(): string { return join(this.bundle, 'holder.pid'); }
+  /** Not conmon's `oom`: conmon watches the cgroup of start.sh (berthd's), not the container's. */
+  get oom(): string { return join(this.bundle, 'oom-lxc'); }
   get tty(): string { return join(this.bundle, 'tty'); }
   get holdFifo(): string { return join(this.bundle, 'stdin-hold'); }
 }

@@ -53,6 +53,9 @@ export class LxcTask extends ConmonTask<LxcFiles, LxcTaskRecord, LxcTaskDeps> {
     return correctExit(e, this.files.lxcLog);
   }
 
+  /** The stop hook's marker (shim-script.ts), not conmon's: conmon watches start.sh's cgroup, not the container's. */
+  protected override get oomFile(): string { return this.files.oom; }
+
   protected async launch(): Promise<void> {
     // Open the gate without blocking: with start.sh gone (killed) there is no reader.
     const gate = await openGate(this.files.gate, this.record.holderPid).catch((err: Error) => {

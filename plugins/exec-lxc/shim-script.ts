@@ -22,6 +22,12 @@ import { dirname, join } from 'node:path';
  *        console to its controlling terminal and forces ONLCR there, so
  *        without this every newline would reach the client as \r\r\n.
  *
+ * And LXC's `lxc.hook.stop` (`shim oom <marker> <file>`), run after the
+ * container's processes ended and before LXC removes its cgroup: it leaves
+ * the marker when the cgroup's memory file counts an OOM kill (`oom_kill N`
+ * in v1 memory.oom_control and v2 memory.events; v1's `under_oom 1` too, the
+ * event conmon's eventfd reports for runc when the OOM killer is disabled).
+ *
  * A shell script, not a Node process: nothing of it stays running except the
  * script's own exec'd successor.
  */
@@ -39,6 +45,10 @@ if [ "\${1:-}" = hook ]; then
           sh -c 'while read -r k v; do printf "%s\n" "$v" > "/proc/sys/$k" || exit 1; done' < "\${w#sysctl:}" || exit 1 ;;
     esac
   done
+  exit 0
+fi
+if [ "\${1:-}" = oom ]; then
+  grep -qE '^(oom_kill [1-9]|under_oom 1)' "$3" 2>/dev/null && : > "$2"
   exit 0
 fi
 cmd= bundle=. pidfile= process= id=

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidParameterError, type ContainerRunConfig } from '../../../kernel/index.js';
@@ -9,6 +10,7 @@ import { renderLxcConfig } from '../../../plugins/exec-lxc/lxc-config.js';
 import { lxcSeccompPolicy } from '../../../plugins/exec-lxc/lxc-seccomp.js';
 import { parseLxcLog } from '../../../plugins/exec-lxc/lxc-log.js';
 import { shellQuote, startScript } from '../../../plugins/exec-lxc/launch-scripts.js';
+import { SHIM_SCRIPT } from '../../../plugins/exec-lxc/shim-script.js';
 
 const rootfs = mkdtempSync(join(tmpdir(), 'berth-lxc-config-'));
 process.on('exit', () => rmSync(rootfs, { recursive: true, force: true }));
@@ -16,7 +18,7 @@ process.on('exit', () => rmSync(rootfs, { recursive: true, force: true }));
 async function render(over: Partial<ContainerRunConfig['HostConfig']> = {}, cfg: ContainerRunConfig['Config'] = {}, version: '1' | '2' = '1') {
   const run: ContainerRunConfig = { Path: 'sh', Args: ['-c', 'true'], Config: { Env: ['A=b'], Hostname: 'h1', ...cfg }, HostConfig: { NetworkMode: 'none', ...over } };
   const spec = await buildOciSpec(run, { id: 'c1', rootfs, cgroupVersion: version, kernelRelease: '6.1.0' });
-  const out = renderLxcConfig(spec, run, { cgroupVersion: version, shimPath: '/x/shim', seccompPath: '/x/seccomp', sysctlPath: '/x/sysctl', swapAccounting: true });
+  const out = renderLxcConfig(spec, run, { cgroupVersion: version, shimPath: '/x/shim', seccompPath: '/x/seccomp', sysctlPath: '/x/sysctl', oomPath: '/x/oom-lxc', swapAccounting: true });
   return { ...out, lines: out.config.trim().split('\n') };
 }
 
@@ -38,6 +40,35 @@ describe('exec-lxc: ContainerRunConfig → LXC configuration', () => {
     assert.ok(r.lines.includes('lxc.seccomp.profile = /x/seccomp'));
     assert.match(r.seccomp!, /^2\nallowlist errno 1\n/);
     assert.match(r.sysctl!, /^net\/ipv4\/ping_group_range 0 2147483647$/m);
+  });
+
+  it('OOM detection: a stop hook names the container\'s v1 memory.oom_control or v2 memory.events; the shim marks only a counted kill', async () => {
+    assert.ok((await render()).lines.includes('lxc.hook.stop = /x/shim oom /x/oom-lxc /sys/fs/cgroup/memory/berth/c1/memory.oom_control'));
+    assert.ok((await render({}, {}, '2')).lines.includes('lxc.hook.stop = /x/shim oom /x/oom-lxc /sys/fs/cgroup/berth/c1/memory.events'));
+    const dir = mkdtempSync(join(tmpdir(), 'berth-lxc-oom-'));
+    try {
+      writeFileSync(join(dir, 'shim'), SHIM_SCRIPT);
+      const cases: Array<[string, string, boolean]> = [
+        ['v1 killed', 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n', true],
+        ['v1 under OOM (killer disabled)', 'oom_kill_disable 1\nunder_oom 1\noom_kill 0\n', true],
+        ['v1 none', 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n', false],
+        ['v2 killed', 'low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n', true],
+        ['v2 limit hit, nothing killed', 'low 0\nhigh 0\nmax 12\noom 0\noom_kill 0\n', false],
+        ['cgroup already gone', '', false],
+      ];
+      for (const [what, events, killed] of cases) {
+        const file = join(dir, 'events');
+        const marker = join(dir, 'oom-lxc');
+        rmSync(marker, { force: true });
+        rmSync(file, { force: true });
+        if (events) writeFileSync(file, events);
+        // LXC appends the container name, section, hook type and namespace fds after the configured words.
+        execFileSync('sh', [join(dir, 'shim'), 'oom', marker, file, 'c1', 'lxc', 'stop', 'NET:/proc/1/fd/3']);
+        assert.equal(existsSync(marker), killed, what);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('maps resources for cgroup v1 and v2, privileged, cap-drop ALL, host and shared network', async () => {
