@@ -1,26 +1,11 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { dockerCliAvailable } from '../helpers/berthd-process.js';
-import { busyboxAvailable } from '../helpers/busybox-rootfs.js';
-import { startContainerDaemon, type ContainerDaemon } from './containers/harness.js';
+import { containerDaemonSuite, containerE2eSkip as skip } from './containers/daemon-suite.js';
 import { apiJson } from './containers/raw-http.js';
 
-const skip = !dockerCliAvailable ? 'the docker CLI is not installed' : !busyboxAvailable ? 'busybox-static is not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
-
 describe('docker commit with the real CLI', { skip }, () => {
-  let c: ContainerDaemon;
-  before(async () => {
-    c = await startContainerDaemon();
-  });
-  after(async () => {
-    await c?.stop();
-  });
-
-  const ok = (args: string[]) => {
-    const r = c.d.docker(args, { timeoutMs: 60_000 });
-    assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const suite = containerDaemonSuite();
+  const ok = suite.ok;
   const inspect = (ref: string, fmt: string) => ok(['image', 'inspect', '-f', fmt, ref]).trim();
 
   it('makes an image of a stopped container: changes, whiteouts, author, message, --change, parent, history, events', async () => {
@@ -30,7 +15,7 @@ describe('docker commit with the real CLI', { skip }, () => {
     assert.match(id, /^sha256:[0-9a-f]{64}$/);
     const until = Math.floor(Date.now() / 1000) + 1;
     assert.equal(ok(['run', '--rm', 'committed:1']), 'hi\n', 'the new CMD runs on the committed files');
-    assert.equal(c.d.docker(['run', '--rm', 'committed:1', 'ls', '/etc/group']).status, 1, 'the deletion is a whiteout');
+    assert.equal(suite.c.d.docker(['run', '--rm', 'committed:1', 'ls', '/etc/group']).status, 1, 'the deletion is a whiteout');
     assert.equal(ok(['run', '--rm', 'committed:1', 'sh', '-c', 'echo $A; pwd']), '1\n/d\n');
     const srcId = ok(['inspect', '-f', '{{.Id}}', 'src']).trim();
     const parent = inspect('bbox:1', '{{.Id}}');
@@ -39,7 +24,7 @@ describe('docker commit with the real CLI', { skip }, () => {
     assert.match(inspect('committed:1', '{{.DockerVersion}}'), /berth/);
     assert.equal(inspect('committed:1', '{{len .RootFS.Layers}}'), '2');
     // Container and ContainerConfig are shown below API 1.45 only.
-    const old = (await apiJson(c.d.socket, 'GET', '/v1.44/images/committed:1/json')).json as { Container: string; ContainerConfig: { Cmd: string[] } };
+    const old = (await apiJson(suite.c.d.socket, 'GET', '/v1.44/images/committed:1/json')).json as { Container: string; ContainerConfig: { Cmd: string[] } };
     assert.equal(old.Container, srcId);
     assert.deepEqual(old.ContainerConfig.Cmd, ['sh', '-c', 'echo hi > /hello; mkdir /d; rm /etc/group']);
     const history = ok(['history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Comment}}', 'committed:1']).trim().split('\n');
@@ -72,22 +57,22 @@ describe('docker commit with the real CLI', { skip }, () => {
 
   it('answers errors as dockerd: unknown change, unknown container, bad reference', () => {
     ok(['create', '--name', 'idle', 'bbox:1']);
-    let r = c.d.docker(['commit', '-c', 'FOO bar', 'idle', 'x:1']);
+    let r = suite.c.d.docker(['commit', '-c', 'FOO bar', 'idle', 'x:1']);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /foo is not a valid change command/);
-    r = c.d.docker(['commit', 'nope', 'x:1']);
+    r = suite.c.d.docker(['commit', 'nope', 'x:1']);
     assert.match(r.stderr, /No such container: nope/);
-    assert.equal(c.d.docker(['image', 'inspect', 'x:1']).status, 1, 'nothing was made');
+    assert.equal(suite.c.d.docker(['image', 'inspect', 'x:1']).status, 1, 'nothing was made');
   });
 
   it('POST /commit takes a Config body and answers 201 with the Id', async () => {
     const id = ok(['inspect', '-f', '{{.Id}}', 'idle']).trim();
-    const res = await apiJson(c.d.socket, 'POST', `/v1.51/commit?container=${id}&repo=viaapi&tag=2&pause=0`, { Cmd: ['echo', 'from-body'], Env: ['B=2'] });
+    const res = await apiJson(suite.c.d.socket, 'POST', `/v1.51/commit?container=${id}&repo=viaapi&tag=2&pause=0`, { Cmd: ['echo', 'from-body'], Env: ['B=2'] });
     assert.equal(res.status, 201);
     assert.match((res.json as { Id: string }).Id, /^sha256:/);
     assert.equal(ok(['run', '--rm', 'viaapi:2']), 'from-body\n');
     assert.equal(inspect('viaapi:2', '{{json .Config.Env}}'), '["B=2"]');
-    const bad = await apiJson(c.d.socket, 'POST', `/v1.51/commit?container=${id}&repo=Bad`, null);
+    const bad = await apiJson(suite.c.d.socket, 'POST', `/v1.51/commit?container=${id}&repo=Bad`, null);
     assert.equal(bad.status, 400);
   });
 });

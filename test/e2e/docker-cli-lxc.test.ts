@@ -1,12 +1,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dockerCliAvailable, networkTestConfig, type BerthdProcess } from '../helpers/berthd-process.js';
 import { busyboxAvailable } from '../helpers/busybox-rootfs.js';
 import { findBinary } from '../../plugins/exec-libcontainer/find-binary.js';
 import { startContainerDaemon, waitFor, type ContainerDaemon } from './containers/harness.js';
+import { containerScenarios } from './containers/scenarios.js';
 
 const skip = !dockerCliAvailable ? 'the docker CLI is not installed'
   : !busyboxAvailable ? 'busybox-static is not installed'
@@ -17,70 +16,6 @@ const skip = !dockerCliAvailable ? 'the docker CLI is not installed'
 function ok(r: { status: number | null; stdout: string; stderr: string }, what = ''): string {
   assert.equal(r.status, 0, `${what}: ${r.stderr}`);
   return r.stdout;
-}
-
-/** The scenario set of issue 7 (run, logs, exec, stop, cp, commit) on one runtime. */
-function scenarios(get: () => ContainerDaemon, runtimeArgs: string[], runtime: string): void {
-  const d = () => get().d;
-
-  it('run: output, exit code, the runtime recorded on the container', () => {
-    const r = d().docker(['run', '--name', 'once', ...runtimeArgs, 'bbox:1', 'sh', '-c', 'echo out; echo err >&2; hostname; exit 3']);
-    assert.equal(r.status, 3, r.stderr);
-    assert.equal(r.stdout, `out\n${ok(d().docker(['inspect', '-f', '{{.Config.Hostname}}', 'once']))}`);
-    assert.equal(r.stderr, 'err\n');
-    assert.equal(ok(d().docker(['inspect', '-f', '{{.HostConfig.Runtime}} {{.State.ExitCode}}', 'once'])).trim(), `${runtime} 3`);
-    assert.equal(d().docker(['run', '--rm', ...runtimeArgs, 'bbox:1', 'no-such-binary']).status, 127);
-  });
-
-  it('logs, exec (env, user, workdir), stop, as dockerd', async () => {
-    ok(d().docker(['run', '-d', '--name', 'svc', ...runtimeArgs, '-e', 'FOO=bar', '-w', '/tmp', 'bbox:1', 'sh', '-c', 'echo up; echo warn >&2; trap "echo bye; exit 0" TERM; while true; do sleep 0.1; done']), 'run -d');
-    await waitFor(() => d().docker(['logs', 'svc']).stdout.includes('up'));
-    const logs = d().docker(['logs', 'svc']);
-    assert.equal(logs.stdout, 'up\n');
-    assert.equal(logs.stderr, 'warn\n');
-    assert.equal(ok(d().docker(['exec', 'svc', 'sh', '-c', 'echo $FOO; pwd; id -u'])), 'bar\n/tmp\n0\n');
-    assert.equal(ok(d().docker(['exec', '-u', '1000', '-w', '/', 'svc', 'id', '-u'])), '1000\n');
-    assert.equal(d().docker(['exec', 'svc', 'sh', '-c', 'exit 4']).status, 4);
-    assert.match(ok(d().docker(['top', 'svc'])), /sleep|sh -c/);
-    ok(d().docker(['pause', 'svc']));
-    assert.equal(ok(d().docker(['inspect', '-f', '{{.State.Status}}', 'svc'])).trim(), 'paused');
-    ok(d().docker(['unpause', 'svc']));
-    ok(d().docker(['stop', 'svc']));
-    assert.equal(ok(d().docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'svc'])).trim(), 'exited 0');
-    assert.equal(d().docker(['logs', 'svc']).stdout, 'up\nbye\n');
-  });
-
-  it('cp both ways', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'berth-lxc-cp-'));
-    try {
-      ok(d().docker(['run', '-d', '--name', 'files', ...runtimeArgs, 'bbox:1', 'sh', '-c', 'echo inside > /made.txt; sleep 300']));
-      await waitFor(() => d().docker(['exec', 'files', 'cat', '/made.txt']).stdout === 'inside\n');
-      await writeFile(join(dir, 'in.txt'), 'from host\n');
-      ok(d().docker(['cp', join(dir, 'in.txt'), 'files:/tmp/in.txt']));
-      assert.equal(ok(d().docker(['exec', 'files', 'cat', '/tmp/in.txt'])), 'from host\n');
-      ok(d().docker(['cp', 'files:/made.txt', join(dir, 'out.txt')]));
-      assert.equal(await readFile(join(dir, 'out.txt'), 'utf8'), 'inside\n');
-      ok(d().docker(['rm', '-f', 'files']));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('commit: a running container (paused for the commit) becomes an image that runs with its change', async () => {
-    ok(d().docker(['run', '-d', '--name', 'tocommit', ...runtimeArgs, 'bbox:1', 'sh', '-c', 'echo committed > /marker; sleep 300']));
-    await waitFor(() => d().docker(['exec', 'tocommit', 'cat', '/marker']).stdout === 'committed\n');
-    const id = ok(d().docker(['commit', '-c', 'ENV FROM_COMMIT=yes', 'tocommit', 'bbox-commit:1'])).trim();
-    assert.match(id, /^sha256:[0-9a-f]{64}$/);
-    assert.equal(ok(d().docker(['inspect', '-f', '{{.State.Status}}', 'tocommit'])).trim(), 'running', 'unpaused after the commit');
-    assert.equal(ok(d().docker(['run', '--rm', ...runtimeArgs, 'bbox-commit:1', 'sh', '-c', 'cat /marker; echo $FROM_COMMIT'])), 'committed\nyes\n');
-    ok(d().docker(['rm', '-f', 'tocommit']));
-    ok(d().docker(['rmi', 'bbox-commit:1']));
-  });
-
-  it('leaves no monitor, task state or cgroup behind', () => {
-    get().removeAll();
-    assert.deepEqual(get().leftovers(), []);
-  });
 }
 
 describe('docker run --runtime lxc (the real CLI)', { skip }, () => {
@@ -95,7 +30,7 @@ describe('docker run --runtime lxc (the real CLI)', { skip }, () => {
     assert.equal(ok(c.d.docker(['info', '--format', '{{.DefaultRuntime}}'])).trim(), 'runc');
   });
 
-  scenarios(() => c, ['--runtime', 'lxc'], 'lxc');
+  containerScenarios(() => c, { runtimeArgs: ['--runtime', 'lxc'], runtime: 'lxc' });
 
   it('a TTY container: one stream, CRLF, /dev/pts', () => {
     const r = c.d.docker(['run', '--rm', '-t', '--runtime', 'lxc', 'bbox:1', 'sh', '-c', 'tty; echo to-stderr >&2']);
@@ -149,7 +84,7 @@ describe('"default-runtime": "lxc" (the real CLI)', { skip }, () => {
     assert.equal(ok(c.d.docker(['info', '--format', '{{.DefaultRuntime}}'])).trim(), 'lxc');
   });
 
-  scenarios(() => c, [], 'lxc');
+  containerScenarios(() => c, { runtime: 'lxc' });
 });
 
 describe('live-restore with an lxc container (the real CLI)', { skip }, () => {

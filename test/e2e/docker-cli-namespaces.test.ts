@@ -1,27 +1,12 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dockerCliAvailable } from '../helpers/berthd-process.js';
-import { busyboxAvailable } from '../helpers/busybox-rootfs.js';
-import { startContainerDaemon, type ContainerDaemon } from './containers/harness.js';
-
-const skip = !dockerCliAvailable ? 'the docker CLI is not installed' : !busyboxAvailable ? 'busybox-static is not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
+import { containerDaemonSuite, containerE2eSkip as skip } from './containers/daemon-suite.js';
 
 describe('--pid, --ipc and --uts modes with the real CLI', { skip }, () => {
-  let c: ContainerDaemon;
-  before(async () => {
-    c = await startContainerDaemon();
-  });
-  after(async () => {
-    await c?.stop();
-  });
-
-  const ok = (args: string[]) => {
-    const r = c.d.docker(args, { timeoutMs: 60_000 });
-    assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const suite = containerDaemonSuite();
+  const ok = suite.ok;
   const pidOf = (name: string) => Number(ok(['inspect', '-f', '{{.State.Pid}}', name]).trim());
 
   it('--pid container:<name> joins its pid namespace; the create stores the full ID', () => {
@@ -44,23 +29,23 @@ describe('--pid, --ipc and --uts modes with the real CLI', { skip }, () => {
     ok(['run', '-d', '--name', 'private', 'bbox:1', 'sleep', '300']);
     assert.equal(ok(['inspect', '-f', '{{.HostConfig.IpcMode}}', 'private']).trim(), 'private', 'the daemon default');
     const id = ok(['inspect', '-f', '{{.Id}}', 'private']).trim();
-    const r = c.d.docker(['run', '--rm', '--ipc', 'container:private', 'bbox:1', 'true']);
+    const r = suite.c.d.docker(['run', '--rm', '--ipc', 'container:private', 'bbox:1', 'true']);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, new RegExp(`can't join IPC of container ${id}: non-shareable IPC \\(hint: use IpcMode:shareable for the donor container\\)`));
   });
 
   it('answers a missing or stopped target as dockerd: 404 at create, 409 at start', () => {
-    let r = c.d.docker(['create', '--pid', 'container:nope', 'bbox:1']);
+    let r = suite.c.d.docker(['create', '--pid', 'container:nope', 'bbox:1']);
     assert.match(r.stderr, /No such container: nope/);
-    r = c.d.docker(['create', '--ipc', 'container:nope', 'bbox:1']);
+    r = suite.c.d.docker(['create', '--ipc', 'container:nope', 'bbox:1']);
     assert.match(r.stderr, /No such container: nope/);
     ok(['create', '--name', 'cold', '--ipc', 'shareable', 'bbox:1']);
     const cold = ok(['inspect', '-f', '{{.Id}}', 'cold']).trim();
-    r = c.d.docker(['run', '--rm', '--pid', 'container:cold', 'bbox:1', 'true']);
+    r = suite.c.d.docker(['run', '--rm', '--pid', 'container:cold', 'bbox:1', 'true']);
     assert.match(r.stderr, new RegExp(`container ${cold} is not running`));
-    r = c.d.docker(['run', '--rm', '--ipc', 'container:cold', 'bbox:1', 'true']);
+    r = suite.c.d.docker(['run', '--rm', '--ipc', 'container:cold', 'bbox:1', 'true']);
     assert.match(r.stderr, new RegExp(`can't join IPC of container ${cold}: container ${cold} is not running`));
-    r = c.d.docker(['run', '--rm', '--ipc', 'foo', 'bbox:1', 'true']);
+    r = suite.c.d.docker(['run', '--rm', '--ipc', 'foo', 'bbox:1', 'true']);
     assert.match(r.stderr, /Invalid IPC mode: foo/);
   });
 
@@ -72,7 +57,7 @@ describe('--pid, --ipc and --uts modes with the real CLI', { skip }, () => {
     assert.equal(readlinkSync(`/proc/${pid}/ns/ipc`), readlinkSync('/proc/self/ns/ipc'));
     assert.equal(readlinkSync(`/proc/${pid}/ns/uts`), readlinkSync('/proc/self/ns/uts'));
     assert.equal(ok(['exec', 'hosty', 'hostname']).trim(), hostname());
-    const r = c.d.docker(['run', '--rm', '--uts', 'host', '--hostname', 'x', 'bbox:1', 'true']);
+    const r = suite.c.d.docker(['run', '--rm', '--uts', 'host', '--hostname', 'x', 'bbox:1', 'true']);
     assert.match(r.stderr, /conflicting options: hostname and the UTS mode/);
   });
 });

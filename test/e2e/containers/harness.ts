@@ -108,9 +108,12 @@ export function dockerAsync(d: BerthdProcess, args: string[], opts: { input?: st
   return { done, kill: () => child.kill('SIGTERM'), output: () => stdout };
 }
 
-/** Polls until `cond` holds (or throws after `ms`). */
+/** Stretches waits where everything runs slowly (BERTH_TEST_TIME_SCALE=10 inside the emulated dm VM), as berthd-process does. */
+const TIME_SCALE = Number(process.env.BERTH_TEST_TIME_SCALE ?? 1) || 1;
+
+/** Polls until `cond` holds (or throws after `ms`, times the time scale). */
 export async function waitFor(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
+  const end = Date.now() + ms * TIME_SCALE;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
