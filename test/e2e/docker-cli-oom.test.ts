@@ -1,6 +1,6 @@
 import { describe, before, after } from 'node:test';
 import { findBinary } from '../../plugins/exec-libcontainer/find-binary.js';
-import { detectCgroupVersion } from '../../plugins/exec-libcontainer/libcontainer-driver.js';
+import { detectCgroupVersion } from '../../plugins/conmon-task/cgroup-version.js';
 import { containerE2eSkip as skip } from './containers/daemon-suite.js';
 import { startContainerDaemon, type ContainerDaemon } from './containers/harness.js';
 import { oomKillScenario } from './containers/scenarios.js';
