@@ -25,10 +25,10 @@ import {
   silentLogger, type Change, type CreateLayerOptions, type GraphDriver, type Logger,
 } from '../../kernel/index.js';
 import { writeFileAtomic } from '../graph-common/atomic-write.js';
-import { changesDirs, changesSize } from '../graph-common/changes.js';
+import { DirLayerDiffs } from '../graph-common/dir-layer-diffs.js';
 import { KeyedLock } from '../graph-common/keyed-lock.js';
-import { naiveDiff } from '../graph-common/naive-diff.js';
-import { applyLayerTar } from '../graph-common/tar-applier.js';
+import { checkLayerId as checkId, validLayerId as validId } from '../graph-common/layer-id.js';
+import { LayerRefs } from '../graph-common/layer-refs.js';
 import { lstatOrNull } from '../graph-common/tree-walk.js';
 import { layerQuota, parseBtrfsOptions, type BtrfsOptions } from './btrfs-options.js';
 import {
@@ -44,12 +44,15 @@ const LIBRARY_VERSION = '102';
 
 export class BtrfsDriver implements GraphDriver {
   readonly name = 'btrfs';
-  private readonly refs = new Map<string, number>();
+  private readonly refs = new LayerRefs();
   private readonly locks = new KeyedLock();
   private quotaOn: boolean | null = null;
   private disposed = false;
+  private readonly diffs: DirLayerDiffs;
 
-  private constructor(readonly home: string, private readonly options: BtrfsOptions, private readonly log: Logger) {}
+  private constructor(readonly home: string, private readonly options: BtrfsOptions, private readonly log: Logger) {
+    this.diffs = new DirLayerDiffs((id, parent) => this.dirs(id, parent), log);
+  }
 
   /**
    * Opens (creating if needed) a btrfs store at `home`, which must be on
@@ -115,7 +118,7 @@ export class BtrfsDriver implements GraphDriver {
     this.checkOpen();
     checkId(id);
     return this.locks.run(id, async () => {
-      if ((this.refs.get(id) ?? 0) > 0) throw new ConflictError(`layer ${id} is in use`);
+      if (this.refs.inUse(id)) throw new ConflictError(`layer ${id} is in use`);
       if (!(await this.exists(id))) return;
       await unlink(this.quotaPath(id)).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
       const quota = await this.quotaActive();
@@ -144,37 +147,29 @@ export class BtrfsDriver implements GraphDriver {
         await this.enableQuota();
         await qgroupLimit(dir, saved);
       }
-      this.refs.set(id, (this.refs.get(id) ?? 0) + 1);
+      this.refs.take(id);
       return dir;
     });
   }
 
   put(id: string): Promise<void> {
-    return this.locks.run(id, async () => {
-      const n = this.refs.get(id) ?? 0;
-      if (n <= 1) this.refs.delete(id);
-      else this.refs.set(id, n - 1);
-    });
+    return this.locks.run(id, async () => this.refs.drop(id));
   }
 
-  async diff(id: string, parent: string | null): Promise<Readable> {
-    const { newDir, oldDir } = await this.dirs(id, parent);
-    return naiveDiff(newDir, oldDir, this.log);
+  diff(id: string, parent: string | null): Promise<Readable> {
+    return this.diffs.diff(id, parent);
   }
 
-  async changes(id: string, parent: string | null): Promise<Change[]> {
-    const { newDir, oldDir } = await this.dirs(id, parent);
-    return (await changesDirs(newDir, oldDir)).changes;
+  changes(id: string, parent: string | null): Promise<Change[]> {
+    return this.diffs.changes(id, parent);
   }
 
-  async applyDiff(id: string, parent: string | null, diff: Readable): Promise<number> {
-    const { newDir } = await this.dirs(id, parent);
-    return applyLayerTar(newDir, diff, { whiteouts: 'remove', log: this.log });
+  applyDiff(id: string, parent: string | null, diff: Readable): Promise<number> {
+    return this.diffs.applyDiff(id, parent, diff);
   }
 
-  async diffSize(id: string, parent: string | null): Promise<number> {
-    const { newDir, oldDir } = await this.dirs(id, parent);
-    return changesSize(newDir, (await changesDirs(newDir, oldDir)).changes);
+  diffSize(id: string, parent: string | null): Promise<number> {
+    return this.diffs.diffSize(id, parent);
   }
 
   async dispose(): Promise<void> {
@@ -216,13 +211,4 @@ export class BtrfsDriver implements GraphDriver {
   private checkOpen(): void {
     if (this.disposed) throw new UnavailableError('btrfs driver has been disposed');
   }
-}
-
-/** Layer ids become subvolume names: no separators, no dot names. */
-function validId(id: string): boolean {
-  return id.length > 0 && id.length <= 255 && !id.includes('/') && id !== '.' && id !== '..' && !id.includes('\0');
-}
-
-function checkId(id: string): void {
-  if (!validId(id)) throw new InvalidParameterError(`invalid layer id ${JSON.stringify(id)}`);
 }

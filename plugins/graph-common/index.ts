@@ -20,3 +20,7 @@ export { walkTree, listDir, lstatOrNull, devMajor, devMinor, type TreeEntry } fr
 export { readXattrTree, readXattrs, writeXattrs, xattrToolsAvailable, sameXattrs, type XattrMap, type XattrTable } from './xattrs.js';
 export * from './whiteouts.js';
 export { PAX_XATTR_PREFIX, type TarHeader } from './tar-types.js';
+export { validLayerId, checkLayerId } from './layer-id.js';
+export { LayerRefs } from './layer-refs.js';
+export { DirLayerDiffs, type LayerDirs } from './dir-layer-diffs.js';
+export { withMountedTrees, applyThroughMount, type MountedLayers } from './mounted-trees.js';

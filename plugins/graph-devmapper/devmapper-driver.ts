@@ -18,8 +18,8 @@ import {
 } from '../../kernel/index.js';
 import { changesDirs, changesSize } from '../graph-common/changes.js';
 import { KeyedLock } from '../graph-common/keyed-lock.js';
+import { applyThroughMount, withMountedTrees } from '../graph-common/mounted-trees.js';
 import { naiveDiff } from '../graph-common/naive-diff.js';
-import { applyLayerTar } from '../graph-common/tar-applier.js';
 import { lstatOrNull } from '../graph-common/tree-walk.js';
 import { ramInBytes } from '../../lib/go-size.js';
 import { deviceKey } from './device-metadata.js';
@@ -147,12 +147,7 @@ export class DevmapperDriver implements GraphDriver {
   }
 
   async applyDiff(id: string, _parent: string | null, diff: Readable): Promise<number> {
-    const path = await this.get(id);
-    try {
-      return await applyLayerTar(path, diff, { whiteouts: 'remove', log: this.log });
-    } finally {
-      await this.put(id);
-    }
+    return applyThroughMount(this, this.log, id, diff);
   }
 
   async diffSize(id: string, parent: string | null): Promise<number> {
@@ -174,25 +169,7 @@ export class DevmapperDriver implements GraphDriver {
   private async withTrees<T>(id: string, parent: string | null, stream: boolean, fn: (newDir: string, oldDir: string | null) => Promise<T>): Promise<T> {
     this.checkOpen();
     if (parent !== null && !this.devices.hasDevice(parent)) throw new NotFoundError(`layer ${parent} does not exist`);
-    const newDir = await this.get(id);
-    let oldDir: string | null = null;
-    const release = async () => {
-      await this.put(id);
-      if (parent !== null && oldDir !== null) await this.put(parent);
-    };
-    try {
-      if (parent !== null) oldDir = await this.get(parent);
-      const result = await fn(newDir, oldDir);
-      if (stream) {
-        (result as Readable).once('close', () => { release().catch((err: unknown) => this.log.warn('failed to release layers after diff', { error: err })); });
-        return result;
-      }
-      await release();
-      return result;
-    } catch (err) {
-      await release();
-      throw err;
-    }
+    return withMountedTrees(this, this.log, id, parent, stream, fn);
   }
 
   private checkOpen(): void {

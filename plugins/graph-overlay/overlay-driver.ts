@@ -41,6 +41,8 @@ import { writeFileAtomic } from '../graph-common/atomic-write.js';
 import { changesDirs, changesSize } from '../graph-common/changes.js';
 import { dirSize } from '../graph-common/dir-size.js';
 import { KeyedLock } from '../graph-common/keyed-lock.js';
+import { checkLayerId, validLayerId } from '../graph-common/layer-id.js';
+import { applyThroughMount, withMountedTrees } from '../graph-common/mounted-trees.js';
 import { writeLayerTar } from '../graph-common/layer-tar-writer.js';
 import { exportChanges } from '../graph-common/naive-diff.js';
 import { applyLayerTar } from '../graph-common/tar-applier.js';
@@ -279,12 +281,7 @@ export class OverlayDriver implements GraphDriver {
       return applyLayerTar(this.layout.diff(id), diff, { whiteouts: 'overlay', log: this.log });
     }
     // Through the mount: deletions become whiteouts because overlay makes them so.
-    const path = await this.get(id);
-    try {
-      return await applyLayerTar(path, diff, { whiteouts: 'remove', log: this.log });
-    } finally {
-      await this.put(id);
-    }
+    return applyThroughMount(this, this.log, id, diff);
   }
 
   async diffSize(id: string, parent: string | null): Promise<number> {
@@ -321,30 +318,9 @@ export class OverlayDriver implements GraphDriver {
     return this.naiveReason;
   }
 
-  /**
-   * Runs fn on the mounted trees of id and parent (null parent: nothing).
-   * With `stream`, fn's Readable keeps the mounts until it closes.
-   */
-  private async withTrees<T>(id: string, parent: string | null, stream: boolean, fn: (newDir: string, oldDir: string | null) => Promise<T>): Promise<T> {
-    const newDir = await this.get(id);
-    let oldDir: string | null = null;
-    const release = async () => {
-      await this.put(id);
-      if (parent !== null && oldDir !== null) await this.put(parent);
-    };
-    try {
-      if (parent !== null) oldDir = await this.get(parent);
-      const result = await fn(newDir, oldDir);
-      if (stream) {
-        (result as Readable).once('close', () => { release().catch((err: unknown) => this.log.warn('failed to release layers after diff', { error: err })); });
-        return result;
-      }
-      await release();
-      return result;
-    } catch (err) {
-      await release();
-      throw err;
-    }
+  /** Runs fn on the mounted trees of id and parent (null parent: nothing); see withMountedTrees. */
+  private withTrees<T>(id: string, parent: string | null, stream: boolean, fn: (newDir: string, oldDir: string | null) => Promise<T>): Promise<T> {
+    return withMountedTrees(this, this.log, id, parent, stream, fn);
   }
 
   private readonly skippedXattr = (rel: string, name: string) => this.log.warn('xattr with a binary value left out of the layer tar', { path: '/' + rel, xattr: name });
@@ -364,11 +340,13 @@ export class OverlayDriver implements GraphDriver {
   }
 }
 
-/** Layer ids become directory names next to `l/`: no separators, no dot names, not `l` itself. */
+/** Layer ids become directory names next to `l/`: not `l` itself. */
+const RESERVED_IDS = ['l'];
+
 function validId(id: string): boolean {
-  return id.length > 0 && id.length <= 255 && !id.includes('/') && !id.includes('\0') && id !== '.' && id !== '..' && id !== 'l';
+  return validLayerId(id, RESERVED_IDS);
 }
 
 function checkId(id: string): void {
-  if (!validId(id)) throw new InvalidParameterError(`invalid layer id ${JSON.stringify(id)}`);
+  checkLayerId(id, RESERVED_IDS);
 }

@@ -26,11 +26,11 @@ import {
 } from '../../kernel/index.js';
 import { writeFileAtomic } from '../graph-common/atomic-write.js';
 import { backingFsName } from '../graph-common/backing-fs.js';
-import { changesDirs, changesSize } from '../graph-common/changes.js';
 import { copyTree } from '../graph-common/copy-tree.js';
+import { DirLayerDiffs } from '../graph-common/dir-layer-diffs.js';
 import { KeyedLock } from '../graph-common/keyed-lock.js';
-import { naiveDiff } from '../graph-common/naive-diff.js';
-import { applyLayerTar } from '../graph-common/tar-applier.js';
+import { checkLayerId as checkId, validLayerId as validId } from '../graph-common/layer-id.js';
+import { LayerRefs } from '../graph-common/layer-refs.js';
 import { lstatOrNull } from '../graph-common/tree-walk.js';
 import { QUOTA_NOT_SUPPORTED, parseVfsOptions, type VfsOptions } from './vfs-options.js';
 
@@ -42,11 +42,14 @@ interface LayerMeta {
 
 export class VfsDriver implements GraphDriver {
   readonly name = 'vfs';
-  private readonly refs = new Map<string, number>();
+  private readonly refs = new LayerRefs();
   private readonly locks = new KeyedLock();
   private disposed = false;
+  private readonly diffs: DirLayerDiffs;
 
-  private constructor(readonly root: string, private readonly options: VfsOptions, private readonly log: Logger) {}
+  private constructor(readonly root: string, private readonly options: VfsOptions, private readonly log: Logger) {
+    this.diffs = new DirLayerDiffs((id, parent) => this.dirs(id, parent), log, { xattrErrors: options.bestEffortXattrs ? 'ignore' : 'error' });
+  }
 
   /** Opens (creating if needed) a vfs store at root; `storageOpts` are dockerd's `storage-opts`. */
   static async open(root: string, opts: { storageOpts?: readonly string[]; log?: Logger } = {}): Promise<VfsDriver> {
@@ -107,7 +110,7 @@ export class VfsDriver implements GraphDriver {
     this.checkOpen();
     checkId(id);
     return this.locks.run(id, async () => {
-      if ((this.refs.get(id) ?? 0) > 0) throw new ConflictError(`layer ${id} is in use`);
+      if (this.refs.inUse(id)) throw new ConflictError(`layer ${id} is in use`);
       await unlink(this.metaPath(id)).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
       await rm(this.dir(id), { recursive: true, force: true });
     });
@@ -122,37 +125,29 @@ export class VfsDriver implements GraphDriver {
     this.checkOpen();
     return this.locks.run(id, async () => {
       await this.meta(id);
-      this.refs.set(id, (this.refs.get(id) ?? 0) + 1);
+      this.refs.take(id);
       return this.dir(id);
     });
   }
 
   put(id: string): Promise<void> {
-    return this.locks.run(id, async () => {
-      const n = this.refs.get(id) ?? 0;
-      if (n <= 1) this.refs.delete(id);
-      else this.refs.set(id, n - 1);
-    });
+    return this.locks.run(id, async () => this.refs.drop(id));
   }
 
-  async diff(id: string, parent: string | null): Promise<Readable> {
-    const { newDir, oldDir } = await this.dirs(id, parent);
-    return naiveDiff(newDir, oldDir, this.log);
+  diff(id: string, parent: string | null): Promise<Readable> {
+    return this.diffs.diff(id, parent);
   }
 
-  async changes(id: string, parent: string | null): Promise<Change[]> {
-    const { newDir, oldDir } = await this.dirs(id, parent);
-    return (await changesDirs(newDir, oldDir)).changes;
+  changes(id: string, parent: string | null): Promise<Change[]> {
+    return this.diffs.changes(id, parent);
   }
 
-  async applyDiff(id: string, parent: string | null, diff: Readable): Promise<number> {
-    const { newDir } = await this.dirs(id, parent);
-    return applyLayerTar(newDir, diff, { whiteouts: 'remove', xattrErrors: this.options.bestEffortXattrs ? 'ignore' : 'error', log: this.log });
+  applyDiff(id: string, parent: string | null, diff: Readable): Promise<number> {
+    return this.diffs.applyDiff(id, parent, diff);
   }
 
-  async diffSize(id: string, parent: string | null): Promise<number> {
-    const { newDir, oldDir } = await this.dirs(id, parent);
-    return changesSize(newDir, (await changesDirs(newDir, oldDir)).changes);
+  diffSize(id: string, parent: string | null): Promise<number> {
+    return this.diffs.diffSize(id, parent);
   }
 
   async dispose(): Promise<void> {
@@ -193,13 +188,4 @@ export class VfsDriver implements GraphDriver {
   private checkOpen(): void {
     if (this.disposed) throw new UnavailableError('vfs driver has been disposed');
   }
-}
-
-/** Layer ids become file names: no separators, no dot names. */
-function validId(id: string): boolean {
-  return id.length > 0 && id.length <= 255 && !id.includes('/') && id !== '.' && id !== '..' && !id.includes('\0');
-}
-
-function checkId(id: string): void {
-  if (!validId(id)) throw new InvalidParameterError(`invalid layer id ${JSON.stringify(id)}`);
 }
