@@ -2,7 +2,7 @@
 // Containers, side by side in one run on one machine: berthd, plain runc,
 // and (when installed) dockerd as the baseline.
 //
-//   node bench/containers.mjs [--runs N] [--no-dockerd] [--cpu-prof DIR]
+//   node bench/containers.mjs [--runs N] [--no-dockerd] [--cpu-prof DIR] [--only list,output]
 //
 // Measured for each daemon, against a fresh instance on its own temp dirs
 // (dockerd in its own network namespace, no iptables, no bridge, stopped by
@@ -18,6 +18,8 @@
 //             through `docker logs` of the same container (MB/s)
 //   rss       the daemon plus every helper (conmon; containerd and shims for
 //             dockerd) with 0 and 20 running containers (MiB per container)
+// --only runs just the named sections (run, exec, lifecycle, list, output, rss),
+// to iterate on one of them; the full run is the default.
 // Each figure is printed with its target from issue 4 and its ratio to the
 // dockerd figure measured here. Run it on a quiet machine: the load average
 // is printed first. Everything started is stopped by PID and every temp dir
@@ -37,6 +39,10 @@ const runs = Number(opt('--runs', 10)) || 10;
 const withDockerd = !args.includes('--no-dockerd') && spawnSync('sh', ['-c', 'command -v dockerd']).status === 0;
 const cpuProfDir = opt('--cpu-prof', null) === null ? null : resolve(opt('--cpu-prof'));
 if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+const SECTIONS = ['run', 'exec', 'lifecycle', 'list', 'output', 'rss'];
+const only = opt('--only', null) === null ? SECTIONS : opt('--only').split(',').map((s) => s.trim()).filter(Boolean);
+for (const s of only) if (!SECTIONS.includes(s)) { console.error(`--only: unknown section ${s} (sections: ${SECTIONS.join(', ')})`); process.exit(2); }
+const wants = (s) => only.includes(s);
 const BUSYBOX = '/bin/busybox';
 const APPLETS = ['sh', 'true', 'sleep', 'cat', 'echo', 'yes', 'head', 'ls'];
 const IMAGE = 'bbox:bench';
@@ -297,23 +303,25 @@ try {
   const daemons = [await startBerthd()];
   if (withDockerd) daemons.push(await startDockerd());
   for (const d of daemons) cli(d)(['import', '-c', 'CMD ["sh"]', tar, IMAGE]);
-  results.runc = benchRunc();
+  if (wants('run')) results.runc = benchRunc();
+  const measures = [
+    ['run', (d) => benchRun(d)],
+    ['exec', (d) => benchExec(d)],
+    ['lifecycle', (d) => benchLifecycle(d)],
+    ['list', (d) => benchList(d)],
+    ['output', (d) => benchOutput(d)],
+    ['rss', (d) => benchRss(d)],
+  ].filter(([name]) => wants(name));
   for (const d of daemons) {
     const r = (results[d.name] = {});
-    process.stdout.write(`${d.name}: run`);
-    r.run = benchRun(d);
-    process.stdout.write(', exec');
-    r.exec = benchExec(d);
-    process.stdout.write(', lifecycle');
-    r.lifecycle = await benchLifecycle(d);
-    process.stdout.write(', list');
-    r.list = await benchList(d);
-    process.stdout.write(', output');
-    r.output = benchOutput(d);
-    process.stdout.write(', rss\n');
-    r.rss = await benchRss(d);
+    process.stdout.write(`${d.name}:`);
+    for (const [i, [name, fn]] of measures.entries()) {
+      process.stdout.write(`${i ? ',' : ''} ${name}`);
+      r[name] = await fn(d);
+    }
+    process.stdout.write('\n');
   }
-  results.runcAgain = benchRunc();
+  if (wants('run')) results.runcAgain = benchRunc();
 } finally {
   await stopAll();
   spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*/berth-bench-${process.pid} /sys/fs/cgroup/*/dockerd-bench-${process.pid} /sys/fs/cgroup/berth-bench-${process.pid} /sys/fs/cgroup/dockerd-bench-${process.pid} 2>/dev/null`]);
@@ -322,21 +330,22 @@ try {
 
 const b = results.berthd;
 const k = results.dockerd;
-const runc = Math.min(results.runc, results.runcAgain);
+const runc = wants('run') ? Math.min(results.runc, results.runcAgain) : undefined;
 const rows = [
-  ['docker run --rm true (ms)', b.run, k?.run, `< 100 and < 3x runc (${runc.toFixed(0)} ms): ${(b.run / runc).toFixed(2)}x`, b.run < 100 && b.run < 3 * runc],
-  ['docker exec c true (ms)', b.exec, k?.exec, '< 40', b.exec < 40],
-  ['create/start/wait/rm, 8 workers (/s)', b.lifecycle, k?.lifecycle, '> 15', b.lifecycle > 15],
-  ['GET /containers/json, 100 ctrs, 16 clients (req/s)', b.list, k?.list, '> 800', b.list > 800],
-  ['50 MB through docker run (MB/s)', b.output.attached, k?.output.attached, '> 50', b.output.attached > 50],
-  ['50 MB through docker logs (MB/s)', b.output.logs, k?.output.logs, '> 50', b.output.logs > 50],
-  ['RSS idle (MiB)', b.rss.idle, k?.rss.idle, '', true],
-  ['RSS with 20 running (MiB)', b.rss.busy, k?.rss.busy, '', true],
-  ['RSS per running container (MiB)', b.rss.perContainer, k?.rss.perContainer, '< 3', b.rss.perContainer < 3],
-];
-console.log(`\nrunc run of the same bundle: ${results.runc.toFixed(1)} ms (again at the end: ${results.runcAgain.toFixed(1)} ms)\n`);
-console.log(`${'measure'.padEnd(52)} ${'berthd'.padStart(9)} ${'dockerd'.padStart(9)} ${'vs dockerd'.padStart(10)}  target`);
-for (const [name, bv, kv, target, met] of rows) {
+  ['run', 'docker run --rm true (ms)', b.run, k?.run, () => `< 100 and < 3x runc (${runc.toFixed(0)} ms): ${(b.run / runc).toFixed(2)}x`, () => b.run < 100 && b.run < 3 * runc],
+  ['exec', 'docker exec c true (ms)', b.exec, k?.exec, () => '< 40', () => b.exec < 40],
+  ['lifecycle', 'create/start/wait/rm, 8 workers (/s)', b.lifecycle, k?.lifecycle, () => '> 15', () => b.lifecycle > 15],
+  ['list', 'GET /containers/json, 100 ctrs, 16 clients (req/s)', b.list, k?.list, () => '> 800', () => b.list > 800],
+  ['output', '50 MB through docker run (MB/s)', b.output?.attached, k?.output?.attached, () => '> 50', () => b.output.attached > 50],
+  ['output', '50 MB through docker logs (MB/s)', b.output?.logs, k?.output?.logs, () => '> 50', () => b.output.logs > 50],
+  ['rss', 'RSS idle (MiB)', b.rss?.idle, k?.rss?.idle, () => '', () => true],
+  ['rss', 'RSS with 20 running (MiB)', b.rss?.busy, k?.rss?.busy, () => '', () => true],
+  ['rss', 'RSS per running container (MiB)', b.rss?.perContainer, k?.rss?.perContainer, () => '< 3', () => b.rss.perContainer < 3],
+].filter(([section]) => wants(section));
+if (wants('run')) console.log(`\nrunc run of the same bundle: ${results.runc.toFixed(1)} ms (again at the end: ${results.runcAgain.toFixed(1)} ms)`);
+console.log(`\n${'measure'.padEnd(52)} ${'berthd'.padStart(9)} ${'dockerd'.padStart(9)} ${'vs dockerd'.padStart(10)}  target`);
+for (const [, name, bv, kv, targetOf, metOf] of rows) {
+  const target = targetOf();
   const ratio = kv ? `${(bv / kv).toFixed(2)}x` : '-';
-  console.log(`${name.padEnd(52)} ${bv.toFixed(1).padStart(9)} ${(kv === undefined ? '-' : kv.toFixed(1)).padStart(9)} ${ratio.padStart(10)}  ${target}${target ? (met ? '  met' : '  NOT met') : ''}`);
+  console.log(`${name.padEnd(52)} ${bv.toFixed(1).padStart(9)} ${(kv === undefined ? '-' : kv.toFixed(1)).padStart(9)} ${ratio.padStart(10)}  ${target}${target ? (metOf() ? '  met' : '  NOT met') : ''}`);
 }

@@ -13,6 +13,8 @@ export interface RouteApi {
   headers(initial: Record<string, string>): Record<string, string>;
   /** Lifts a request body to the newest shape (call after reading it). */
   liftBody<T>(body: T): T;
+  /** Whether the response body is lowered for this request's version: if not, the handler may send JSON text it serialised itself. */
+  readonly lowersResponse: boolean;
 }
 
 export type RouteHandler = (ctx: ApiContext, api: RouteApi) => Promise<void> | void;
@@ -30,8 +32,9 @@ export function defineRoute(router: Router, deps: ApiDeps, method: Method, path:
     ctx.state.route = route;
     const chain = AdapterChain.for(deps.host, ctx.state.version);
     const api: RouteApi = chain.empty
-      ? { adapt: (v) => v, headers: (h) => h, liftBody: (b) => b }
+      ? { adapt: (v) => v, headers: (h) => h, liftBody: (b) => b, lowersResponse: false }
       : {
+          lowersResponse: chain.lowers(route),
           adapt: (v) => chain.response(route, v, {}),
           headers: (h) => chain.headers(route, h),
           liftBody: (b) => { const req = { query: ctx.query, body: b as unknown }; chain.request(route, req); return req.body as typeof b; },

@@ -3,7 +3,8 @@ import { ExtensionPoint, InvalidParameterError, type ContainerService, type LogE
 import type { ApiDeps } from '../http/api-context.js';
 import { queryBool, queryString } from '../http/query.js';
 import { defineRoute } from '../http/route.js';
-import { frame, MULTIPLEXED_STREAM, RAW_STREAM, StdStream } from '../http/stdcopy.js';
+import { FrameBatch } from '../http/frame-batch.js';
+import { MULTIPLEXED_STREAM, RAW_STREAM, StdStream } from '../http/stdcopy.js';
 import { startStream } from '../http/streaming.js';
 import { parseTimestamp } from '../http/timestamps.js';
 
@@ -41,26 +42,20 @@ export function containerLogRoutes(router: Router, deps: ApiDeps): void {
     const { out, signal } = startStream(ctx, headers['Content-Type']!);
     signal.addEventListener('abort', () => abort.abort(), { once: true });
     void (async () => {
-      // One frame per entry, written in batches: a flush whenever the reader waits, or every 256 KiB.
-      let pending: Buffer[] = [];
-      let size = 0;
+      // Entries encoded straight into one buffer (frame-batch.ts), sent whenever the reader waits, or every 256 KiB.
+      const batch = new FrameBatch(tty, 256 * 1024 + 64 * 1024);
       let scheduled = false;
       const flush = () => {
         scheduled = false;
-        if (!pending.length) return true;
-        const data = Buffer.concat(pending);
-        pending = [];
-        size = 0;
-        return out.write(data);
+        if (batch.size === 0) return true;
+        return out.write(batch.take());
       };
       try {
         for await (const e of entries) {
           if (signal.aborted) break;
           if ((e.stream === 'stdout' && !stdout) || (e.stream === 'stderr' && !stderr)) continue;
-          const payload = logLine(e, { timestamps, details });
-          pending.push(tty ? payload : frame(e.stream === 'stderr' ? StdStream.Stderr : StdStream.Stdout, payload));
-          size += payload.length + 8;
-          if (size >= 256 * 1024) {
+          batch.add(e.stream === 'stderr' ? StdStream.Stderr : StdStream.Stdout, linePrefix(e, timestamps, details), e.line, !e.partial);
+          if (batch.size >= 256 * 1024) {
             if (!flush()) await new Promise((r) => out.once('drain', r));
           } else if (!scheduled) {
             scheduled = true;
@@ -77,14 +72,13 @@ export function containerLogRoutes(router: Router, deps: ApiDeps): void {
   });
 }
 
-/** One entry as dockerd writes it: `<time> <k=v,…> <line>`, the newline kept unless the entry is partial. */
-function logLine(e: LogEntry, opts: { timestamps: boolean; details: boolean }): Buffer {
+/** What dockerd writes before a line: `<time> ` with timestamps, `<k=v,…> ` with details (the newline is kept unless the entry is partial). */
+function linePrefix(e: LogEntry, timestamps: boolean, details: boolean): string {
+  if (!timestamps && !details) return '';
   let prefix = '';
-  if (opts.timestamps) prefix += `${logTime(e)} `;
-  if (opts.details) prefix += `${Object.entries(e.attrs ?? {}).map(([k, v]) => `${k}=${v}`).join(',')} `;
-  const parts = [Buffer.from(prefix), e.line];
-  if (!e.partial) parts.push(NEWLINE);
-  return Buffer.concat(parts);
+  if (timestamps) prefix += `${logTime(e)} `;
+  if (details) prefix += `${Object.entries(e.attrs ?? {}).map(([k, v]) => `${k}=${v}`).join(',')} `;
+  return prefix;
 }
 
 /** RFC 3339 with exactly nine fractional digits in UTC (jsonmessage.RFC3339NanoFixed). */
@@ -98,5 +92,3 @@ function logTime(e: LogEntry): string {
 function nonZero(v: string | undefined): string | undefined {
   return v === undefined || v === '' || v === '0' ? undefined : v;
 }
-
-const NEWLINE = Buffer.from('\n');

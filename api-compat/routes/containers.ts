@@ -14,6 +14,7 @@ import {
 } from '../../kernel/index.js';
 import { inspectView, summaryView } from '../../plugins/container-service/container-view.js';
 import { PS_FILTERS, selectContainers } from '../../plugins/container-service/list-filter.js';
+import { summaryListJson } from '../../plugins/container-service/summary-json.js';
 import type { ApiDeps } from '../http/api-context.js';
 import { readJson } from '../http/body.js';
 import { Filters } from '../http/filters.js';
@@ -46,7 +47,7 @@ export function containerRoutes(router: Router, deps: ApiDeps): void {
     ctx.body = { Id: res.id, Warnings: res.warnings };
   });
 
-  defineRoute(router, deps, 'get', '/containers/json', 'containers.list', async (ctx) => {
+  defineRoute(router, deps, 'get', '/containers/json', 'containers.list', async (ctx, api) => {
     const filters = Filters.parse(queryString(ctx.query.filters)).validate(PS_FILTERS);
     const service = svc();
     const all = await service.list();
@@ -64,7 +65,14 @@ export function containerRoutes(router: Router, deps: ApiDeps): void {
     });
     const withSize = queryBool(ctx.query.size);
     const networks = deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService);
-    ctx.body = await Promise.all(selected.map(async (c) => summaryView(c, withSize ? await service.sizes(c.Id) : undefined, networks?.settings(c))));
+    const sizes = withSize ? await Promise.all(selected.map((c) => service.sizes(c.Id))) : undefined;
+    if (api.lowersResponse) {
+      ctx.body = selected.map((c, i) => summaryView(c, sizes?.[i], networks?.settings(c)));
+      return;
+    }
+    // No adapter changes this route's answer: the JSON text is built from per-record fragments (summary-json.ts).
+    ctx.body = summaryListJson(selected.map((c, i) => ({ c, sizes: sizes?.[i], network: networks?.settings(c) })));
+    ctx.set('Content-Type', 'application/json');
   });
 
   defineRoute(router, deps, 'get', '/containers/:id/json', 'containers.inspect', async (ctx) => {

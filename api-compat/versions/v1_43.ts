@@ -9,6 +9,7 @@ import type { ApiAdapter } from '../../kernel/index.js';
 export const v1_43: ApiAdapter = {
   version: '1.43',
   summary: 'untagged images show <none>:<none> in images/json',
+  responseRoutes: ['image.list'],
   response(route, body) {
     if (route !== 'image.list' || !Array.isArray(body)) return body;
     for (const img of body as Array<{ RepoTags: string[]; RepoDigests: string[] }>) {

@@ -11,6 +11,7 @@ import { insertAfter } from '../http/legacy-fields.js';
 export const v1_44: ApiAdapter = {
   version: '1.44',
   summary: 'VirtualSize in image list, inspect and df',
+  responseRoutes: ['image.list', 'system.df', 'image.inspect'],
   response(route, body) {
     if (route === 'image.list' && Array.isArray(body)) return body.map(withVirtualSize);
     if (route === 'system.df' && body && typeof body === 'object') {

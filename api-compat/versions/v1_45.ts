@@ -11,6 +11,7 @@ import { insertAfter, legacyOf } from '../http/legacy-fields.js';
 export const v1_45: ApiAdapter = {
   version: '1.45',
   summary: 'image inspect Container/ContainerConfig',
+  responseRoutes: ['image.inspect'],
   response(route, body) {
     if (route !== 'image.inspect') return body;
     const facts = legacyOf(body);

@@ -8,6 +8,7 @@ import type { ApiAdapter } from '../../kernel/index.js';
 export const v1_46: ApiAdapter = {
   version: '1.46',
   summary: 'image create events are hidden from older clients',
+  responseRoutes: ['system.events'],
   response(route, body) {
     if (route !== 'system.events') return body;
     const e = body as { Type?: string; Action?: string };

@@ -16,6 +16,7 @@ const LEGACY_CONFIG: Record<string, unknown> = {
 export const v1_50: ApiAdapter = {
   version: '1.50',
   summary: 'image inspect Config has the container-only fields',
+  responseRoutes: ['image.inspect'],
   response(route, body) {
     if (route !== 'image.inspect' || !body || typeof body !== 'object') return body;
     const img = body as { Config?: Record<string, unknown> | null };

@@ -8,6 +8,7 @@ import type { ApiAdapter } from '../../kernel/index.js';
 export const v1_51: ApiAdapter = {
   version: '1.51',
   summary: 'images/json Containers is -1',
+  responseRoutes: ['image.list'],
   response(route, body) {
     if (route !== 'image.list' || !Array.isArray(body)) return body;
     for (const img of body as Array<{ Containers: number }>) img.Containers = -1;

@@ -9,6 +9,7 @@ import type { ApiAdapter } from '../../kernel/index.js';
 export const v1_52: ApiAdapter = {
   version: '1.52',
   summary: 'legacy status/id/from event fields',
+  responseRoutes: ['system.events'],
   response(route, body) {
     if (route !== 'system.events') return body;
     const e = body as { Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> } } & Record<string, unknown>;

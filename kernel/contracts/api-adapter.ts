@@ -16,6 +16,12 @@ export interface ApiAdapter {
   /** One line: what changed in that version. */
   readonly summary: string;
   request?(route: string, req: AdaptedRequest): void;
+  /**
+   * The routes whose response `response` may change; absent means any route.
+   * A route none of its adapters lowers can send pre-serialised JSON (the
+   * container list does, see plugins/container-service/summary-json.ts).
+   */
+  readonly responseRoutes?: readonly string[];
   /** Returns the body to send (may mutate and return `body`). Also used per message on streams. */
   response?(route: string, body: unknown, res: AdaptedResponse): unknown;
   /** Adjusts response headers before they are sent (e.g. a stream's Content-Type). */

@@ -77,6 +77,8 @@ export interface ContainerLogger extends LogReader {
   /**
    * Queues one entry; never throws for I/O (a failed write is logged and
    * surfaces from `flush`/`close`), so output copying never stalls on it.
+   * `entry.line` may be a view into the caller's read buffer, valid only
+   * during the call: a logger encodes or copies it before returning.
    */
   write(entry: LogEntry): void;
   /** Resolves once everything written so far is in the file. */

@@ -43,7 +43,7 @@ export function inspectView(c: ContainerRecord, extra: { execIds?: string[]; gra
   };
 }
 
-export function summaryView(c: ContainerRecord, sizes?: { rw: number; rootFs: number }, network?: NetworkSettings): Record<string, unknown> {
+export function summaryView(c: ContainerRecord, sizes?: { rw: number; rootFs: number }, network?: NetworkSettings, now = Date.now()): Record<string, unknown> {
   return {
     Id: c.Id,
     Names: [c.Name],
@@ -54,7 +54,7 @@ export function summaryView(c: ContainerRecord, sizes?: { rw: number; rootFs: nu
     Ports: portList(network),
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
-    Status: statusText(c),
+    Status: statusText(c, now),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode === 'default' || !c.HostConfig.NetworkMode ? 'bridge' : c.HostConfig.NetworkMode },
     NetworkSettings: { Networks: network?.Networks ?? {} },
     Mounts: Object.values(c.MountPoints ?? {}).map(mountView),
@@ -63,7 +63,7 @@ export function summaryView(c: ContainerRecord, sizes?: { rw: number; rootFs: nu
 }
 
 /** The list's `Ports`: one entry per binding, and exposed ports without one (dockerd's container.PortsFromBindings order). */
-function portList(network: NetworkSettings | undefined): Array<Record<string, unknown>> {
+export function portList(network: NetworkSettings | undefined): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
   for (const [key, bindings] of Object.entries(network?.Ports ?? {})) {
     const [port, type] = key.split('/');

@@ -26,7 +26,7 @@ export function selectContainers(all: ContainerRecord[], q: PsQuery): ContainerR
   const before = f.has('before') ? Date.parse(q.resolve(f.get('before')[0]!).Created) : undefined;
   const since = f.has('since') ? Date.parse(q.resolve(f.get('since')[0]!).Created) : undefined;
   const showAll = q.all || q.limit > 0 || f.has('status') || f.has('exited');
-  const sorted = [...all].sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+  const sorted = all.map((c) => ({ c, t: createdMs(c) })).sort((a, b) => b.t - a.t).map((x) => x.c);
   const out = sorted.filter((c) => {
     if (!showAll && !c.State.Running && !c.State.Paused) return false;
     if (f.has('id') && !f.get('id').some((p) => c.Id.startsWith(p))) return false;
@@ -47,6 +47,15 @@ export function selectContainers(all: ContainerRecord[], q: PsQuery): ContainerR
     return true;
   });
   return q.limit > 0 ? out.slice(0, q.limit) : out;
+}
+
+// Creation times parsed once per record (records are replaced, not mutated, on change):
+// Date.parse of an RFC 3339 time with nanoseconds is slow, and `docker ps` sorts on every call.
+const createdCache = new WeakMap<ContainerRecord, number>();
+function createdMs(c: ContainerRecord): number {
+  let t = createdCache.get(c);
+  if (t === undefined) createdCache.set(c, (t = Date.parse(c.Created)));
+  return t;
 }
 
 function safeRegExp(s: string): RegExp {

@@ -140,7 +140,8 @@ export class OutputPump {
       }
       if (this.opts.logger) {
         if (rec.timeNano !== this.lastNano) [this.lastNano, this.lastDate] = [rec.timeNano, new Date(Number(rec.timeNano / 1_000_000n))];
-        this.opts.logger.write({ stream: rec.stream, line: Buffer.from(rec.bytes), time: this.lastDate, timeNano: rec.timeNano, partial: rec.partial });
+        // No copy of the line: a logger consumes it during the call (ContainerLogger.write).
+        this.opts.logger.write({ stream: rec.stream, line: rec.bytes, time: this.lastDate, timeNano: rec.timeNano, partial: rec.partial });
       }
       if (this.subscribers.size === 0) continue;
       const stream = this.opts.terminal ? 'stdout' : rec.stream;
