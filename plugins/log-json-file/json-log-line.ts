@@ -19,10 +19,10 @@ for (const c of '"\\<>&') SAFE_BYTE[c.charCodeAt(0)] = 0;
  */
 export function marshalEntry(e: LogEntry, attrsJson?: string): Buffer {
   const hasLog = e.line.length > 0 || !e.partial;
-  const tail = `${hasLog ? ',' : ''}"stream":"${e.stream}"${attrsJson ? `,"attrs":${attrsJson}` : ''},"time":"${formatStamp(e)}"}\n`;
+  const tail = tailOf(e, hasLog, attrsJson);
   const plain = hasLog && safePrefix(e.line) === e.line.length;
   const logMax = !hasLog ? 0 : plain ? e.line.length + 4 : e.line.length * 6 + 4;
-  const out = Buffer.allocUnsafe(8 + logMax + (attrsJson ? Buffer.byteLength(tail) : tail.length));
+  const out = Buffer.allocUnsafe(8 + logMax + (attrsJson ? lastTail.bytes : tail.length));
   let o = (hasLog ? LOG_OPEN : BRACE).copy(out, 0);
   if (plain) {
     out[o++] = 0x22;
@@ -34,6 +34,25 @@ export function marshalEntry(e: LogEntry, attrsJson?: string): Buffer {
   }
   o += out.write(tail, o, attrsJson ? 'utf8' : 'latin1');
   return out.subarray(0, o);
+}
+
+/**
+ * The fields after `log`. Lines read together share their time stamp (and
+ * stream and attrs), so the last tail is kept and reused: no time formatting
+ * per line.
+ */
+const lastTail = { nano: -1n, stream: '', hasLog: false, attrs: undefined as string | undefined, text: '', bytes: 0 };
+function tailOf(e: LogEntry, hasLog: boolean, attrsJson: string | undefined): string {
+  const t = lastTail;
+  if (e.timeNano !== undefined && e.timeNano === t.nano && e.stream === t.stream && hasLog === t.hasLog && attrsJson === t.attrs) return t.text;
+  const text = `${hasLog ? ',' : ''}"stream":"${e.stream}"${attrsJson ? `,"attrs":${attrsJson}` : ''},"time":"${formatStamp(e)}"}\n`;
+  t.nano = e.timeNano ?? -1n;
+  t.stream = e.stream;
+  t.hasLog = hasLog;
+  t.attrs = attrsJson;
+  t.text = text;
+  t.bytes = attrsJson ? Buffer.byteLength(text) : text.length;
+  return text;
 }
 
 const LOG_OPEN = Buffer.from('{"log":');
@@ -54,6 +73,10 @@ export function decodeEntry(line: Buffer): LogEntry | undefined {
 }
 
 const LOG_PREFIX = Buffer.from('{"log":"');
+const STDOUT_FIELD = Buffer.from('","stream":"stdout"');
+const STDERR_FIELD = Buffer.from('","stream":"stderr"');
+const TIME_FIELD = Buffer.from(',"time":"');
+const ATTRS_FIELD = Buffer.from(',"attrs":');
 
 /**
  * The common case without JSON.parse: a line this writer produced for text
@@ -70,24 +93,26 @@ function decodePlain(line: Buffer): LogEntry | undefined | null {
     if (bs !== q - 2 || line[q - 1] !== 0x6e /* n */) return null;
     end = bs;
   }
-  const rest = line.toString('latin1', q);
+  // Fields compared as bytes: no string of the line's tail per line.
   let stream: 'stdout' | 'stderr';
-  if (rest.startsWith('","stream":"stdout"')) stream = 'stdout';
-  else if (rest.startsWith('","stream":"stderr"')) stream = 'stderr';
+  if (line.length < q + 19) return null;
+  if (line.compare(STDOUT_FIELD, 0, 19, q, q + 19) === 0) stream = 'stdout';
+  else if (line.compare(STDERR_FIELD, 0, 19, q, q + 19) === 0) stream = 'stderr';
   else return null;
-  const timeAt = rest.lastIndexOf(',"time":"');
-  if (timeAt < 19 || !rest.endsWith('"}')) return null;
+  const timeAbs = line.lastIndexOf(TIME_FIELD);
+  const timeAt = timeAbs - q;
+  if (timeAbs < 0 || timeAt < 19 || line[line.length - 2] !== 0x22 || line[line.length - 1] !== 0x7d) return null;
   let attrs: Record<string, string> | undefined;
   if (timeAt > 19) {
-    if (!rest.startsWith(',"attrs":', 19)) return null;
+    if (line.compare(ATTRS_FIELD, 0, 9, q + 19, q + 28) !== 0) return null;
     try {
       // The attrs may hold UTF-8: decode them from the bytes, not the latin1 view.
-      attrs = JSON.parse(line.toString('utf8', q + 28, q + timeAt)) as Record<string, string>;
+      attrs = JSON.parse(line.toString('utf8', q + 28, timeAbs)) as Record<string, string>;
     } catch {
       return null;
     }
   }
-  const t = parseLogTime(rest.slice(timeAt + 9, -2));
+  const t = parseLogTime(line.toString('latin1', timeAbs + 9, line.length - 2));
   if (t === undefined) return undefined;
   const entry: LogEntry = { stream, line: Buffer.from(line.subarray(8, end)), time: new Date(t.ms), timeNano: t.nano };
   if (end === q) entry.partial = true;

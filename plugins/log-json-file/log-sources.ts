@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { compressedLastTime, decompressLogFile } from './gzip-extra.js';
 
 const BLOCK = 64 * 1024;
+const SCAN_BLOCK = 512 * 1024;
 
 /**
  * One file of a container's log as a reader sees it: the current file or a
@@ -87,7 +88,7 @@ export async function tailStart(src: LogSource, end: number, n: number): Promise
 }
 
 /**
- * Reads lines forward from a source, a block at a time (one await per 64 KiB,
+ * Reads lines forward from a source, a block at a time (one await per 512 KiB,
  * not per line). `consumed` is the position just after the last complete line
  * returned: a follow resumes there, so a line that was only half written when
  * read is read again whole.
@@ -102,12 +103,13 @@ export class LineScanner {
    * buffers of a batch are valid until the next batch is asked for.
    */
   async *lines(src: LogSource, start: number, end: number | undefined, final: boolean): AsyncGenerator<Buffer[]> {
-    const buf = Buffer.alloc(BLOCK);
+    // Bigger than the tail scan's block: a big log is read in fewer reads, each one an await and a syscall.
+    const buf = Buffer.alloc(SCAN_BLOCK);
     let pos = start;
     let carry: Buffer = Buffer.alloc(0);
     this.consumed = start;
     for (;;) {
-      const want = end === undefined ? BLOCK : Math.min(BLOCK, end - pos);
+      const want = end === undefined ? SCAN_BLOCK : Math.min(SCAN_BLOCK, end - pos);
       if (want <= 0) break;
       const got = await src.read(buf.subarray(0, want), pos);
       if (got === 0) break;
