@@ -38,4 +38,31 @@ describe('graph-common copyTree', () => {
       await rm(tmp, { recursive: true, force: true });
     }
   });
+
+  it('keeps root:root entries root-owned under a set-group-ID destination', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'berth-copy-'));
+    try {
+      const src = join(tmp, 'src');
+      const dst = join(tmp, 'dst');
+      await mkdir(join(src, 'd/e'), { recursive: true });
+      await writeFile(join(src, 'd/e/f'), 'data');
+      await symlink('f', join(src, 'd/e/l'));
+      await chown(join(src, 'd'), 0, 0);
+      await mkdir(dst);
+      // A new entry in a set-group-ID directory takes the directory's group, not the creator's:
+      // the copy must still give each entry the source's owner.
+      await chown(dst, 0, 4321);
+      await chmod(dst, 0o2755);
+      await copyTree(src, dst);
+      const a = await readTree(src);
+      const b = await readTree(dst);
+      for (const k of ['d', 'd/e', 'd/e/f', 'd/e/l']) {
+        assert.equal(b.get(k)?.uid, a.get(k)?.uid, `${k} uid`);
+        assert.equal(b.get(k)?.gid, a.get(k)?.gid, `${k} gid`);
+        assert.equal(b.get(k)?.mode, a.get(k)?.mode, `${k} mode`);
+      }
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
 });
