@@ -26,13 +26,31 @@ export function containerStatsRoutes(router: Router, deps: ApiDeps): void {
       const s = await svc().stats(c.Id);
       return s ? { stats: s, system: await systemCpuNs() } : undefined;
     };
+    if (!stream) {
+      // dockerd writes nothing for stream=0 until the answer is ready (no flush): the CLI's
+      // `--no-stream` gives up 2 s after the response headers ("timeout waiting for stats"), so
+      // headers sent before the 1 s priming sample made it fail whenever the daemon was slow.
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      ctx.res.once('close', onClose);
+      try {
+        const prev = oneShot ? undefined : await sample();
+        if (prev) await sleep(1000, gone.signal);
+        const cur = await sample();
+        ctx.status = 200;
+        ctx.type = 'application/json';
+        ctx.body = JSON.stringify(api.adapt(shape(c.Name, c.Id, cur, prev))) + '\n';
+      } finally {
+        ctx.res.off('close', onClose);
+      }
+      return;
+    }
     const { out, signal } = startStream(ctx, 'application/json');
-    let prev = stream || oneShot ? undefined : await sample();
-    if (prev && !signal.aborted) await sleep(1000, signal);
+    let prev: Sample | undefined;
     for (;;) {
       const cur = await sample();
       writeJsonLine(out, api.adapt(shape(c.Name, c.Id, cur, prev)));
-      if (!stream || !cur || signal.aborted) break;
+      if (!cur || signal.aborted) break;
       prev = cur;
       await sleep(1000, signal);
       if (signal.aborted) break;

@@ -52,6 +52,11 @@ export class LogFileHub extends EventEmitter {
 
 const hubs = new Map<string, LogFileHub>();
 
+/** The hub of `path` if a writer or reader holds one, without taking it. */
+export function peekHub(path: string): LogFileHub | undefined {
+  return hubs.get(resolve(path));
+}
+
 /** The hub of `path`; pair every call with releaseHub. */
 export function acquireHub(path: string): LogFileHub {
   const key = resolve(path);

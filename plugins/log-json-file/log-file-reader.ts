@@ -1,8 +1,9 @@
+import { statSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { LogEntry, LogReadOptions } from '../../kernel/index.js';
 import { compressedLastTime } from './gzip-extra.js';
 import { decodeEntry } from './json-log-line.js';
-import { acquireHub, releaseHub, type LogFileHub } from './log-file-hub.js';
+import { acquireHub, peekHub, releaseHub, type LogFileHub } from './log-file-hub.js';
 import { toNano } from './log-time.js';
 import { FileSource, GzipSource, LineScanner, tailStart, type LogSource } from './log-sources.js';
 
@@ -34,21 +35,52 @@ class Forwarder {
  * with `follow`, whatever is written next — across rotations — until the
  * signal aborts, `until` passes, or the writer that was open closes.
  */
-export async function* readLogFile(path: string, maxFiles: number, opts: LogReadOptions = {}): AsyncGenerator<LogEntry> {
+export function readLogFile(path: string, maxFiles: number, opts: LogReadOptions = {}): AsyncGenerator<LogEntry> {
+  // What the read starts from is taken now, when it is asked for, not when the generator first
+  // runs (the API route awaits in between), as dockerd's ReadLogs does: a follow must end with the
+  // writer open now even if that writer closes before the first read (the container exits), and
+  // `tail 0` must start after what was logged by now, not after what was logged by the time the
+  // files got opened.
+  const atCall = peekHub(path);
+  const watched = atCall && atCall.writers > 0 ? { hub: atCall, closes: atCall.closes } : undefined;
+  let end: FileMark | undefined;
+  if (opts.follow && opts.tail === 0 && watched) {
+    try {
+      const st = statSync(path);
+      end = { ino: st.ino, dev: st.dev, size: st.size };
+    } catch {
+      // Not there (a rotation is renaming it): everything in the next file is new.
+      end = { ino: -1, dev: -1, size: 0 };
+    }
+  }
+  return read(path, maxFiles, opts, watched, end);
+}
+
+/** A file's identity and size at one moment. */
+interface FileMark { ino: number; dev: number; size: number }
+
+async function* read(
+  path: string,
+  maxFiles: number,
+  opts: LogReadOptions,
+  watched: { hub: LogFileHub; closes: number } | undefined,
+  end: FileMark | undefined,
+): AsyncGenerator<LogEntry> {
   const hub = acquireHub(path);
   const fwd = new Forwarder(toNano(opts.since), toNano(opts.until));
-  const closesAtStart = hub.closes;
+  // The writer open at the call closed since if its hub was dropped (-1 never equals a count).
+  const closesAtStart = !watched ? hub.closes : watched.hub === hub ? watched.closes : -1;
   let rotated: LogSource[] = [];
   let current: FileHandle | undefined;
   try {
     // Open every file at once, with no rotation in between (dockerd's fsopMu.RLock).
     await hub.lock.read(async () => {
-      rotated = await openRotated(path, maxFiles, toNano(opts.since));
-      current = await openIfExists(path);
+      rotated = opts.tail === 0 ? [] : await openRotated(path, maxFiles, toNano(opts.since));
+      current = end ? await openMarked(path, maxFiles, end) : await openIfExists(path);
     });
     const scanner = new LineScanner();
     const cur = current ? new FileSource(current) : undefined;
-    const curSize = cur ? await cur.size() : 0;
+    const curSize = cur ? (end && current ? end.size : await cur.size()) : 0;
     let pos = 0;
     if (opts.tail !== 0) {
       // A rotated file's size is only asked for when the tail reaches it (a gzipped one decompresses then).
@@ -226,6 +258,22 @@ async function tailRanges(sources: Source[], n: number): Promise<Array<{ src: Lo
     out.unshift({ src: s.src, start, end, final: s.final });
   }
   return out;
+}
+
+/**
+ * The file `mark` was taken of: the current file, or the rotated `.i` it became since (the follow
+ * finishes it, then reads the files after it, as after any rotation it sleeps through).
+ * Undefined when it is gone or compressed: the follow then starts at the top of the current file.
+ */
+async function openMarked(path: string, maxFiles: number, mark: FileMark): Promise<FileHandle | undefined> {
+  for (let i = 0; i < Math.max(1, maxFiles); i++) {
+    const fh = await openIfExists(i === 0 ? path : `${path}.${i}`);
+    if (!fh) continue;
+    const st = await fh.stat();
+    if (st.ino === mark.ino && st.dev === mark.dev) return fh;
+    await fh.close();
+  }
+  return undefined;
 }
 
 /** Where the last complete line of `src[0, size)` ends: a follow from "now" starts there. */

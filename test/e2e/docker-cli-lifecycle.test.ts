@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { dockerCliAvailable } from '../helpers/berthd-process.js';
 import { busyboxAvailable } from '../helpers/busybox-rootfs.js';
 import { dockerAsync, startContainerDaemon, waitFor, type ContainerDaemon } from './containers/harness.js';
@@ -114,8 +115,10 @@ describe('container lifecycle with the real CLI', { skip }, () => {
     assert.equal(c.d.docker(['wait', 'nx']).stdout.trim(), '9');
   });
 
-  it('docker top lists the container\'s processes; docker stats reads its cgroup', () => {
+  it('docker top lists the container\'s processes; docker stats reads its cgroup', async () => {
     assert.equal(c.d.docker(['run', '-d', '--name', 'busy', '-m', '64m', 'bbox:1', 'sh', '-c', 'sleep 300 & sleep 301']).status, 0);
+    // The shell forks the first sleep and execs the second some time after docker run returns.
+    await waitFor(() => (c.d.docker(['top', 'busy', '-o', 'args']).stdout.match(/^sleep 30[01]$/gm) ?? []).length === 2, 15_000, 'both sleeps');
     const top = c.d.docker(['top', 'busy', '-o', 'pid,args']);
     assert.equal(top.status, 0, top.stderr);
     const rows = top.stdout.trim().split('\n');
@@ -126,6 +129,15 @@ describe('container lifecycle with the real CLI', { skip }, () => {
     assert.match(stats.stdout.trim(), /^busy 2 [\d.]+[KM]iB \/ 64MiB$/);
     const stopped = c.d.docker(['top', 'trap1']);
     assert.match(stopped.stderr, /Container [0-9a-f]{64} is not running/);
+  });
+
+  it('stats with stream=0 answers whole, headers with the body, as dockerd (the CLI\'s 2 s timer starts at the headers)', async () => {
+    const first = await firstChunk(c.d.socket, '/containers/busy/stats?stream=0');
+    assert.match(first, /^HTTP\/1\.1 200 OK\r\n/);
+    const body = first.slice(first.indexOf('\r\n\r\n') + 4);
+    assert.ok(body.length > 0, `headers were sent before the sample was ready: ${JSON.stringify(first)}`);
+    const text = /chunked/i.test(first) ? body.replace(/^[0-9a-f]+\r\n/, '') : body;
+    assert.match(text, /^\{"read":"[^"]+","preread":"(?!0001-)/, 'two samples, the first as precpu_stats');
   });
 
   it('docker update changes resources of a running container and its restart policy', () => {
@@ -147,3 +159,12 @@ describe('container lifecycle with the real CLI', { skip }, () => {
     await waitFor(() => c.leftovers().length === 0, 15_000, 'no leftovers');
   });
 });
+
+/** The first chunk a raw GET on the daemon's unix socket receives (headers, and the body if it came with them). */
+function firstChunk(socket: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(socket, () => s.write(`GET ${path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n`));
+    s.once('data', (d) => { resolve(d.toString('utf8')); s.destroy(); });
+    s.once('error', reject);
+  });
+}

@@ -175,8 +175,11 @@ describe('json-file reading', () => {
       for (let i = 0; i < 200; i++) {
         const l = encode(i);
         w.write(l.data, l.time);
-        if (i % 7 === 0) await new Promise((r) => setImmediate(r)); // let the follow run between bursts
-        if (i % 50 === 0) await until(() => got.length >= i + 1);
+        // Bursts of 5 lines (~350 bytes) rotate once or twice while the follow is parked or
+        // mid-read; the follow catches up before the next burst. A follow that falls more than
+        // max-file files behind loses the files rotated away (dockerd's too), so the test must
+        // not leave the pace to the scheduler (under load the writer ran ahead and files went).
+        if (i % 5 === 4) await until(() => got.length >= i + 1, 20_000);
       }
       await w.close();
       await done;
@@ -234,6 +237,37 @@ describe('json-file reading', () => {
     ac.abort();
     await done;
     assert.deepEqual(got, names(0, 3));
+  });
+
+  it('a follow asked for while the writer is open ends when it closes, even if it closed before the first read', async () => {
+    const w = await LogFileWriter.open(path, { maxSize: -1, maxFiles: 1, compress: false }, silentLogger);
+    const l0 = encode(0);
+    w.write(l0.data, l0.time);
+    // The API route asks for the read, then awaits (headers, attach) before it pulls: the container can exit in between.
+    const it = readLogFile(path, 1, { follow: true, signal: guard() });
+    const l1 = encode(1);
+    w.write(l1.data, l1.time);
+    await w.close();
+    const started = Date.now();
+    assert.deepEqual(await collect(it), ['line 0', 'line 1']);
+    assert.ok(Date.now() - started < 10_000, 'ended with the writer, not at the guard\'s abort');
+  });
+
+  it('follow with tail 0 starts at what was logged when it was asked for, not when it first reads', async () => {
+    const w = await LogFileWriter.open(path, { maxSize: 200, maxFiles: 3, compress: false }, silentLogger);
+    for (let i = 0; i < 2; i++) { const l = encode(i); w.write(l.data, l.time); }
+    await w.flush();
+    const it = readLogFile(path, 3, { follow: true, tail: 0, signal: guard() });
+    // Written (and rotated once) before the follow's first read: all of it is after the request.
+    for (let i = 2; i < 6; i++) { const l = encode(i); w.write(l.data, l.time); }
+    await w.flush();
+    assert.ok((await readdir(dir)).includes('c0ffee-json.log.1'), 'a rotation happened before the first read');
+    const got: string[] = [];
+    const done = (async () => { for await (const e of it) got.push(e.line.toString()); })();
+    await until(() => got.length === 4, 20_000);
+    await w.close();
+    await done;
+    assert.deepEqual(got, names(2, 6));
   });
 
   it('many followers of one file each get every entry', async () => {
