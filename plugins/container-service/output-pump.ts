@@ -1,6 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { ContainerLogger } from '../../kernel/index.js';
 import { parseCriLine, splitLines } from './cri-line.js';
@@ -23,7 +22,10 @@ export interface OutputSubscriber {
  */
 export class OutputPump {
   private carry: Buffer = Buffer.alloc(0);
-  private readonly subscribers = new Set<OutputSubscriber>();
+  /** Each subscriber with the signal its removal fires: a write waiting on that client gives up then. */
+  private readonly subscribers = new Map<OutputSubscriber, AbortController>();
+  /** Fired by stop(): no write waits on a client any more. */
+  private readonly halt = new AbortController();
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
   private wake?: () => void;
@@ -58,8 +60,14 @@ export class OutputPump {
       sub.end();
       return { remove: () => undefined };
     }
-    this.subscribers.add(sub);
-    return { remove: () => this.subscribers.delete(sub) };
+    const gone = new AbortController();
+    this.subscribers.set(sub, gone);
+    return {
+      remove: () => {
+        this.subscribers.delete(sub);
+        gone.abort();
+      },
+    };
   }
 
   /** The process exited: copy the rest of the spool, flush the log, end every subscriber. */
@@ -72,6 +80,7 @@ export class OutputPump {
   /** Stops reading where it is (daemon shutdown with live-restore); subscribers are ended. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.halt.abort();
     this.wake?.();
     await this.done;
   }
@@ -87,6 +96,8 @@ export class OutputPump {
         const finishing = this.finishing;
         await this.drain().catch(() => undefined);
         if (finishing || this.stopped) break;
+        // finish() came during that drain (its wake found no waiter): drain once more for the last output, now.
+        if (this.finishing) continue;
         await new Promise<void>((r) => { this.wake = r; });
         this.wake = undefined;
       }
@@ -94,7 +105,7 @@ export class OutputPump {
     } finally {
       this.watcher?.close();
       clearInterval(this.timer);
-      for (const s of this.subscribers) s.end();
+      for (const s of this.subscribers.keys()) s.end();
       this.subscribers.clear();
     }
   }
@@ -157,12 +168,32 @@ export class OutputPump {
   }
 
   private async send(stream: 'stdout' | 'stderr', data: Buffer): Promise<void> {
-    for (const s of this.subscribers) {
+    for (const [s, gone] of [...this.subscribers]) {
       const sink = stream === 'stderr' ? s.stderr : s.stdout;
-      if (!sink || sink.destroyed || sink.writableEnded) continue;
-      if (!sink.write(data)) await Promise.race([once(sink, 'drain'), once(sink, 'close'), once(sink, 'error')]).catch(() => undefined);
+      if (!sink || sink.destroyed || sink.writableEnded || gone.signal.aborted) continue;
+      if (!sink.write(data)) await writable(sink, gone.signal, this.halt.signal);
     }
   }
+}
+
+/**
+ * Resolves when `sink` takes writes again, is finished or gone, or a signal fires. A client that
+ * stops reading without closing (an HTTP body nobody pipes any more) never drains: its detach
+ * (the subscription's removal) or stop() must end the wait, or the pump — and with it the
+ * container's log and its stop — would hang on it for good.
+ */
+function writable(sink: Writable, ...signals: AbortSignal[]): Promise<void> {
+  if (signals.some((sig) => sig.aborted)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const events = ['drain', 'close', 'error', 'finish'] as const;
+    const done = () => {
+      for (const e of events) sink.off(e, done);
+      for (const sig of signals) sig.removeEventListener('abort', done);
+      resolve();
+    };
+    for (const e of events) sink.on(e, done);
+    for (const sig of signals) sig.addEventListener('abort', done, { once: true });
+  });
 }
 
 const NEWLINE = Buffer.from('\n');

@@ -17,8 +17,8 @@ import { acquireDriver } from './task-launcher.js';
  * - one whose task exited meanwhile gets its remaining output logged and
  *   its exit status recorded;
  * - afterwards the restart policies run (a daemon restart is a restart
- *   reason for `always` and `unless-stopped`), and stopped `--rm`
- *   containers are removed.
+ *   reason for `always` and `unless-stopped`) and are waited for, and
+ *   stopped `--rm` containers are removed.
  */
 export async function restoreContainers(ctx: ServiceContext, lifecycle: Lifecycle, liveRestore: boolean, remove: (id: string) => Promise<void>): Promise<void> {
   for (const c of ctx.store.all()) {
@@ -29,6 +29,10 @@ export async function restoreContainers(ctx: ServiceContext, lifecycle: Lifecycl
   // Sandboxes of containers that lived on keep their addresses and ports; every other one is released.
   const live = ctx.store.all().filter((c) => ctx.runtimes.get(c.Id)?.live).map((c) => c.Id);
   await ctx.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.reconcile(live).catch((err: unknown) => ctx.log.warn('failed to restore network sandboxes', { error: err }));
+  // The restarts run side by side and are waited for, as dockerd's restore does (group.Wait()
+  // before the API serves): a client must not find a container half restarted — running in its
+  // record but without its sandbox yet — nor race a `docker rm -f` with the restart.
+  const restarts: Array<Promise<void>> = [];
   for (const c of ctx.store.all()) {
     if (c.State.Running) continue;
     const rt = runtimeOf(ctx, c);
@@ -36,11 +40,12 @@ export async function restoreContainers(ctx: ServiceContext, lifecycle: Lifecycl
     const policy = new RestartManager(c.HostConfig.RestartPolicy, c.RestartCount).shouldRestart(c.State.ExitCode, c.HasBeenManuallyStopped === true, ranMs);
     if (policy.restart && c.State.Status !== 'created') {
       rt.restart = new RestartManager(c.HostConfig.RestartPolicy, c.RestartCount);
-      void lifecycle.start(c.Id).catch((err: unknown) => ctx.log.warn('failed to restart container on daemon start', { container: c.Id, error: err }));
+      restarts.push(lifecycle.start(c.Id).catch((err: unknown) => ctx.log.warn('failed to restart container on daemon start', { container: c.Id, error: err })));
     } else if (c.HostConfig.AutoRemove) {
       await remove(c.Id).catch((err: unknown) => ctx.log.warn('failed to remove container', { container: c.Id, error: err }));
     }
   }
+  await Promise.all(restarts);
 }
 
 async function restoreOne(ctx: ServiceContext, lifecycle: Lifecycle, c: ContainerRecord, liveRestore: boolean): Promise<void> {

@@ -258,6 +258,33 @@ describe('output pump and the spool-copy log', () => {
     assert.deepEqual(logged, ['l2', 'l3'], 'l0 is older, l1 is the one entry of that time the log has');
   });
 
+  it('a client that stops reading holds the pump only until it detaches; finish and stop never wait on it', async () => {
+    for (const end of ['finish', 'stop'] as const) {
+      const dir = await mkdtemp(join(tmpdir(), 'berth-pump-'));
+      dirs.push(dir);
+      const spool = join(dir, 'output.log');
+      await writeFile(spool, '2026-11-27T19:00:00Z stdout F a\n2026-11-27T19:00:00Z stdout F b\n');
+      let writing: () => void = () => undefined;
+      const reached = new Promise<void>((r) => { writing = r; });
+      // An HTTP body nobody reads any more: takes one write, never calls back, never closes.
+      const stuck = new Writable({ highWaterMark: 1, write: () => writing() });
+      const logged: string[] = [];
+      const logger = { path: '', write: (e: LogEntry) => logged.push(e.line.toString()), flush: async () => undefined, close: async () => undefined, read: () => (async function* () { /* empty */ })() };
+      const pump = new OutputPump(spool, 0, { terminal: false, logger });
+      let ended = false;
+      const sub = pump.subscribe({ stdout: stuck, end: () => { ended = true; } });
+      await reached;
+      if (end === 'finish') sub.remove(); // the client's attach ends (its connection closed)
+      const outcome = await Promise.race([
+        (end === 'finish' ? pump.finish() : pump.stop()).then(() => 'ended'),
+        new Promise((r) => setTimeout(() => r('still blocked'), 10_000).unref()),
+      ]);
+      assert.equal(outcome, 'ended', end);
+      assert.deepEqual(logged, ['a', 'b'], `${end}: the log has every line`);
+      assert.equal(ended, end === 'stop', `${end}: a removed subscriber is not ended again`);
+    }
+  });
+
   it('sends TTY output to stdout only', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-pump-'));
     dirs.push(dir);
