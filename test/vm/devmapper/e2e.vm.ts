@@ -2,8 +2,11 @@
  * End to end on devicemapper inside the dmvm VM: berthd with
  * `"storage-driver": "devicemapper"` on a tmpfs data root, the real docker
  * CLI: `docker import` (the busybox image), `docker run`, `docker info`,
- * inspect's GraphDriver; and after the daemon stops, no device-mapper device
- * or loop device of it is left.
+ * inspect's GraphDriver; the container scenario set (run, logs, exec, stop,
+ * cp, commit; lean: one daemon, the graph-driver part only); an lxc container
+ * killed by the OOM killer on this guest's pure cgroup v2 (the host is v1);
+ * and after the daemon stops, no device-mapper device or loop device of it is
+ * left.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +15,8 @@ import { join } from 'node:path';
 import { dockerCliAvailable } from '../../helpers/berthd-process.js';
 import { busyboxAvailable } from '../../helpers/busybox-rootfs.js';
 import { startContainerDaemon, type ContainerDaemon } from '../../e2e/containers/harness.js';
+import { containerScenarios, oomKillScenario } from '../../e2e/containers/scenarios.js';
+import { findBinary } from '../../../plugins/exec-libcontainer/find-binary.js';
 
 const skip = spawnSync('dmsetup', ['targets']).status !== 0 ? 'no device-mapper in this kernel (run through test/vm/dmvm)'
   : !dockerCliAvailable ? 'the docker CLI is not installed' : !busyboxAvailable ? 'busybox-static is not installed' : undefined;
@@ -58,6 +63,10 @@ describe('docker CLI on devicemapper', { skip }, () => {
     const mapped = execFileSync('dmsetup', ['ls'], { encoding: 'utf8' });
     assert.doesNotMatch(mapped, /-init\s/, 'the container\'s devices are gone');
   });
+
+  containerScenarios(() => c, { runtime: 'runc', driver: 'devicemapper', lean: true });
+
+  oomKillScenario(() => c, 'lxc', { skip: findBinary('lxc-start') ? false : 'lxc is not installed' });
 
   it('stops without leaving devices or loop devices behind', async () => {
     const pool = new Map(JSON.parse(c.d.docker(['info', '--format', '{{json .DriverStatus}}']).stdout) as Array<[string, string]>).get('Pool Name')!;
