@@ -10,8 +10,8 @@ const noLxc = findBinary('lxc-start') ? false : 'lxc is not installed (scripts/o
 /**
  * OOM kills with the real CLI on runc (conmon watches the cgroup) and on lxc
  * (LXC's stop hook reads the OOM-kill count before LXC removes the cgroup).
- * This host's hierarchy is v1 (hybrid counts as v1); the v2 path of the lxc
- * hook is covered by test/plugins/exec-lxc/lxc-config.test.ts.
+ * This host's hierarchy is v1 (hybrid counts as v1); the devicemapper VM runs
+ * the lxc case on a pure cgroup v2 (test/vm/devmapper/e2e.vm.ts).
  */
 describe(`OOM kill with the real CLI (cgroup v${detectCgroupVersion()})`, { skip }, () => {
   let c: ContainerDaemon;

@@ -15,7 +15,7 @@ export interface ScenarioOptions {
   /**
    * Only what differs between graph drivers: leaves out the runtime checks
    * (missing command → 127, exec -u/-w and exit codes, top, pause) where a
-   * container costs seconds (an emulated VM).
+   * container costs seconds (the emulated devicemapper VM).
    */
   lean?: boolean;
 }
@@ -29,8 +29,9 @@ function ok(r: { status: number | null; stdout: string; stderr: string }, what =
  * The scenario set of issue 7 — run, logs, exec, stop, cp, commit with the
  * real docker CLI — as `it` blocks, for one graph driver and one runtime.
  * Each suite that runs it (test/e2e/docker-cli-scenarios.test.ts for vfs,
- * docker-cli-lxc.test.ts for lxc on overlay2) gives a daemon with `bbox:1`
- * and no containers named once, svc, files or tocommit.
+ * docker-cli-lxc.test.ts for lxc on overlay2, test/vm/devmapper/e2e.vm.ts
+ * for devicemapper) gives a daemon with `bbox:1` and no containers named
+ * once, svc, files or tocommit.
  */
 export function containerScenarios(get: () => ContainerDaemon, o: ScenarioOptions): void {
   const d = () => get().d;
