@@ -8,21 +8,12 @@ import { graphDriverSuite } from '../../conformance/graph-driver.suite.js';
 import { mountsUnder, readTar, tarOf } from '../../conformance/tar-fixtures.js';
 import { OverlayDriver } from '../../../plugins/graph-overlay/overlay-driver.js';
 import { probeOverlay } from '../../../plugins/graph-overlay/overlay-probe.js';
+import { overlaySkipReason } from './overlay-skip.js';
 import { parseOverlayOptions } from '../../../plugins/graph-overlay/overlay-options.js';
 import overlayPlugin from '../../../plugins/graph-overlay/manifest.js';
 import { readXattrs } from '../../../plugins/graph-common/xattrs.js';
 import { runCommand } from '../../../plugins/graph-common/run-command.js';
 import { backingFsName } from '../../../plugins/graph-common/backing-fs.js';
-
-/** Whether overlay works under the temp dir; the tests skip with this reason when not. */
-async function overlaySkipReason(): Promise<string | undefined> {
-  const dir = await mkdtemp(join(tmpdir(), 'berth-overlay-probe-'));
-  try {
-    return (await probeOverlay(join(dir, 'overlay2'))) ?? undefined;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 const skip = await overlaySkipReason();
 if (skip) console.log(`# overlay2 tests skipped: ${skip}`);

@@ -5,18 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mountsUnder, tarOf, type TarSpec } from '../../conformance/tar-fixtures.js';
 import { OverlayDriver } from '../../../plugins/graph-overlay/overlay-driver.js';
-import { probeOverlay } from '../../../plugins/graph-overlay/overlay-probe.js';
+import { overlaySkipReason } from './overlay-skip.js';
 import { runCommand } from '../../../plugins/graph-common/run-command.js';
 import { INIT_ENTRIES, populateInitLayer, setupInitLayer } from '../../../plugins/container-service/init-layer.js';
-
-async function overlaySkipReason(): Promise<string | undefined> {
-  const dir = await mkdtemp(join(tmpdir(), 'berth-overlay-probe-'));
-  try {
-    return (await probeOverlay(join(dir, 'overlay2'))) ?? undefined;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 const skip = await overlaySkipReason();
 

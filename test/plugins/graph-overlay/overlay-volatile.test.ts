@@ -5,17 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mountsUnder } from '../../conformance/tar-fixtures.js';
 import { OverlayDriver } from '../../../plugins/graph-overlay/overlay-driver.js';
-import { probeOverlay } from '../../../plugins/graph-overlay/overlay-probe.js';
+import { overlaySkipReason } from './overlay-skip.js';
 import { runCommand } from '../../../plugins/graph-common/run-command.js';
-
-async function overlaySkipReason(): Promise<string | undefined> {
-  const dir = await mkdtemp(join(tmpdir(), 'berth-overlay-probe-'));
-  try {
-    return (await probeOverlay(join(dir, 'overlay2'))) ?? undefined;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 /** Overlay's `volatile` option needs Linux 5.10. */
 function kernelAtLeast(major: number, minor: number): boolean {
