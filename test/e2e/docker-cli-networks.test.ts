@@ -339,14 +339,23 @@ describe('userland-proxy: false (dockerd\'s hairpin mode) with the real CLI', { 
     return r.stdout.trim();
   };
 
+  // Hairpin traffic (a container to its own published port through the
+  // gateway) is routed back out of the bridge by the host, so this mode needs
+  // IP forwarding, which dockerd's default `ip-forward: true` turns on. The
+  // host's own setting is put back afterwards.
+  const forwardFile = '/proc/sys/net/ipv4/ip_forward';
+  let forwardBefore: string | undefined;
+
   before(async () => {
-    const cfg = networkTestConfig({ 'userland-proxy': false });
+    forwardBefore = readFileSync(forwardFile, 'utf8').trim();
+    const cfg = networkTestConfig({ 'userland-proxy': false, 'ip-forward': true });
     const plugins = (cfg.berth as { plugins: Record<string, Record<string, string>> }).plugins;
     prefix = plugins['net-bridge']!.chainPrefix!;
     bridge = plugins['network-service']!.defaultBridge!;
     c = await startContainerDaemon(cfg);
   });
   after(async () => {
+    if (forwardBefore !== undefined) writeFileSync(forwardFile, `${forwardBefore}\n`);
     if (!c) return;
     await c.stop();
     assert.doesNotMatch(iptables('nat') + iptables('filter'), new RegExp(prefix), 'iptables chains removed');
