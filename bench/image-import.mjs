@@ -37,6 +37,7 @@
 // the `tar -x` median measured here, never against remembered numbers.
 import { spawn, spawnSync } from 'node:child_process';
 import { daemonPolicy, spawnDaemon } from './lib/spawn-daemon.mjs';
+import { args, opt, root } from './lib/options.mjs';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync, copyFileSync, createReadStream, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync,
@@ -46,11 +47,7 @@ import {
 import { request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const args = process.argv.slice(2);
-const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
 const runs = Number(opt('--runs', 3)) || 3;
 const targetMiB = Number(opt('--size', 200)) || 200;
 const drivers = String(opt('--drivers', 'vfs,overlay2')).split(',').filter(Boolean);

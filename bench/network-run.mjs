@@ -21,16 +21,13 @@
 // ip_forward change; it is stopped and its dirs removed at the end.
 import { spawnSync } from 'node:child_process';
 import { spawnDaemon } from './lib/spawn-daemon.mjs';
+import { args, opt, root } from './lib/options.mjs';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const args = process.argv.slice(2);
-const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const runs = Number(opt('--runs') ?? 30) || 30;
 const baselineRoot = opt('--baseline-root') ? resolve(opt('--baseline-root')) : undefined;
 const TARGET_MS = 30;

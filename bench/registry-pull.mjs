@@ -14,17 +14,14 @@
 // baseline median measured here.
 import { spawn, spawnSync } from 'node:child_process';
 import { spawnDaemon } from './lib/spawn-daemon.mjs';
+import { args, opt, root } from './lib/options.mjs';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const args = process.argv.slice(2);
-const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
 const runs = Number(opt('--runs', 3)) || 3;
 const targetMiB = Number(opt('--size', 200)) || 200;
 const drivers = String(opt('--drivers', 'vfs,overlay2')).split(',').filter(Boolean);

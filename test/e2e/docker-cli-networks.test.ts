@@ -31,17 +31,23 @@ function links(): string {
   return execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
 }
 
-describe('docker networking with the real CLI', { skip }, () => {
-  let c: ContainerDaemon;
-  let cfg: Record<string, unknown>;
-  let prefix: string;
-  let bridge: string;
-  const docker = (args: string[], timeoutMs = 60_000) => c.d.docker(args, { timeoutMs });
+/** The CLI against a suite's daemon: `docker` returns the result, `ok` asserts exit 0 and returns stdout. */
+function cli(daemon: () => ContainerDaemon) {
+  const docker = (args: string[], timeoutMs = 60_000) => daemon().d.docker(args, { timeoutMs });
   const ok = (args: string[]) => {
     const r = docker(args);
     assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
     return r.stdout.trim();
   };
+  return { docker, ok };
+}
+
+describe('docker networking with the real CLI', { skip }, () => {
+  let c: ContainerDaemon;
+  let cfg: Record<string, unknown>;
+  let prefix: string;
+  let bridge: string;
+  const { docker, ok } = cli(() => c);
 
   before(async () => {
     cfg = networkTestConfig();
@@ -332,12 +338,7 @@ describe('userland-proxy: false (dockerd\'s hairpin mode) with the real CLI', { 
   let c: ContainerDaemon;
   let prefix: string;
   let bridge: string;
-  const docker = (args: string[], timeoutMs = 60_000) => c.d.docker(args, { timeoutMs });
-  const ok = (args: string[]) => {
-    const r = docker(args);
-    assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const { docker, ok } = cli(() => c);
 
   // Hairpin traffic (a container to its own published port through the
   // gateway) is routed back out of the bridge by the host, so this mode needs
