@@ -116,11 +116,32 @@ export abstract class ConmonDriver<F extends ConmonTaskFiles, R extends ConmonTa
 
   /** The task's bundle, the exits directory, its spool and an empty output file for conmon. */
   protected async makeTaskDirs(files: F, oci: OciSpec): Promise<void> {
-    await mkdir(files.bundle, { recursive: true, mode: 0o711 });
-    await mkdir(files.exitsDir, { recursive: true });
-    await mkdir(files.spool, { recursive: true, mode: 0o700 });
-    await writeFile(files.spec, JSON.stringify(oci));
-    await writeFile(files.output, '', { mode: 0o600 });
+    // Independent directories, made side by side; the shared exits directory once per driver.
+    await Promise.all([
+      mkdir(files.bundle, { recursive: true, mode: 0o711 }),
+      this.onceDir(files.exitsDir, 0o777),
+      mkdir(files.spool, { recursive: true, mode: 0o700 }),
+    ]);
+    await Promise.all([writeFile(files.spec, JSON.stringify(oci)), writeFile(files.output, '', { mode: 0o600 })]);
+  }
+
+  private readonly madeDirs = new Map<string, Promise<unknown>>();
+
+  /**
+   * mkdir -p of a directory every task shares (exits, a runtime's state
+   * root), done once per driver instead of once per task; a failed attempt
+   * is retried by the next task.
+   */
+  protected onceDir(path: string, mode: number): Promise<unknown> {
+    let made = this.madeDirs.get(path);
+    if (!made) {
+      made = mkdir(path, { recursive: true, mode }).catch((err: unknown) => {
+        this.madeDirs.delete(path);
+        throw err;
+      });
+      this.madeDirs.set(path, made);
+    }
+    return made;
   }
 
   /**

@@ -34,19 +34,27 @@ export async function writeEtcFiles(dir: string, c: ContainerRecord, daemon: Rea
   const files: EtcFiles = { HostnamePath: join(dir, 'hostname'), HostsPath: join(dir, 'hosts'), ResolvConfPath: join(dir, 'resolv.conf') };
   const hostNet = c.HostConfig.NetworkMode === 'host';
   // Rewritten from the record at every start: renamed into place, no fsync (a crash loses nothing of record).
-  await replaceFile(files.HostnamePath, `${c.Config.Hostname || osHostname()}\n`, 0o644);
+  // The three files are independent: written side by side (each its own open, write, rename).
+  const hostname = replaceFile(files.HostnamePath, `${c.Config.Hostname || osHostname()}\n`, 0o644);
   const extraHosts = (c.HostConfig.ExtraHosts as string[] | null | undefined) ?? [];
-  const hosts = hostNet ? await readFile('/etc/hosts', 'utf8').catch(() => DEFAULT_HOSTS.join('\n') + '\n') : hostsContent(extraHosts, net?.hosts);
-  await replaceFile(files.HostsPath, hosts, 0o644);
-  const hostResolv = await readHostResolvConf();
-  const resolv = hostNet ? hostResolv : resolvConfContent(hostResolv, {
-    // The embedded DNS forwards to the container's `--dns` servers itself; the container asks only it.
-    dns: net?.embeddedDns ? [net.embeddedDns.nameserver] : nonEmpty(c.HostConfig.Dns as string[] | null | undefined) ?? nonEmpty(daemon.dns as string[] | undefined),
-    embedded: net?.embeddedDns !== undefined,
-    search: nonEmpty(c.HostConfig.DnsSearch as string[] | null | undefined) ?? nonEmpty(daemon['dns-search'] as string[] | undefined),
-    options: nonEmpty(c.HostConfig.DnsOptions as string[] | null | undefined) ?? nonEmpty(daemon['dns-opts'] as string[] | undefined),
-  });
-  await replaceFile(files.ResolvConfPath, resolv, 0o644);
+  const hosts = (async () => {
+    const text = hostNet ? await readFile('/etc/hosts', 'utf8').catch(() => DEFAULT_HOSTS.join('\n') + '\n') : hostsContent(extraHosts, net?.hosts);
+    await replaceFile(files.HostsPath, text, 0o644);
+  })();
+  const resolvConf = (async () => {
+    const hostResolv = await readHostResolvConf();
+    const resolv = hostNet ? hostResolv : resolvConfContent(hostResolv, {
+      // The embedded DNS forwards to the container's `--dns` servers itself; the container asks only it.
+      dns: net?.embeddedDns ? [net.embeddedDns.nameserver] : nonEmpty(c.HostConfig.Dns as string[] | null | undefined) ?? nonEmpty(daemon.dns as string[] | undefined),
+      embedded: net?.embeddedDns !== undefined,
+      search: nonEmpty(c.HostConfig.DnsSearch as string[] | null | undefined) ?? nonEmpty(daemon['dns-search'] as string[] | undefined),
+      options: nonEmpty(c.HostConfig.DnsOptions as string[] | null | undefined) ?? nonEmpty(daemon['dns-opts'] as string[] | undefined),
+    });
+    await replaceFile(files.ResolvConfPath, resolv, 0o644);
+  })();
+  // allSettled first: no write is left running when the first failure is reported.
+  const settled = await Promise.allSettled([hostname, hosts, resolvConf]);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
   return files;
 }
 

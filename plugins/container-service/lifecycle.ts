@@ -135,13 +135,23 @@ export class Lifecycle {
       await live.pump.finish();
       rt.live = undefined;
       const c = this.ctx.store.resolve(id);
-      await releaseTask(this.ctx, c, live, { deleteTask: true, exited: true });
       const runMs = Date.now() - live.startedAtMs;
       const decision = rt.restart.shouldRestart(exit.exitCode, this.ctx.shuttingDown || c.HasBeenManuallyStopped === true, runMs);
       const next: ContainerRecord = decision.restart
         ? { ...c, RestartCount: c.RestartCount + 1, State: restartingState(c.State, exit) }
         : { ...c, State: stoppedState(c.State, exit) };
-      await this.ctx.store.save(next);
+      // The record's fsync overlaps the task's release (runtime delete, unmounts, sandbox): the
+      // record needs nothing of it, and a crash in between leaves what a crash during a start
+      // leaves — a stopped record with a stale task, mount or sandbox, which the daemon's
+      // restore (stale tasks, sandboxes), the next start (a mounted rootfs is reused) and the
+      // removal (a mounted layer is unmounted) take care of. Nothing is reported (event,
+      // waiters, --rm) before both are done, and the lock is held throughout.
+      const [released, saved] = await Promise.allSettled([
+        releaseTask(this.ctx, c, live, { deleteTask: true, exited: true }),
+        this.ctx.store.save(next),
+      ]);
+      if (released.status === 'rejected') throw released.reason;
+      if (saved.status === 'rejected') throw saved.reason;
       this.ctx.emit('die', next, { exitCode: String(exit.exitCode), execDuration: String(Math.floor(runMs / 1000)) });
       this.ctx.waiters.stopped(id, { exitCode: exit.exitCode, error: next.State.Error || undefined });
       if (decision.restart) this.scheduleRestart(id, decision.delayMs, exit);

@@ -53,22 +53,39 @@ export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: stri
   const lease = acquireDriver(deps.host, c.Runtime);
   const undo: Array<() => Promise<unknown>> = [async () => lease.release()];
   try {
-    const rootfs = await graph.get(c.Id);
-    undo.push(() => graph.put(c.Id));
     // `--network container:<ref>` shares the other container's namespace and its /etc files, as dockerd does.
     const peer = c.HostConfig.NetworkMode?.startsWith('container:') ? deps.networkPeer(c.HostConfig.NetworkMode.slice('container:'.length)) : undefined;
-    // The network sandbox (bridge and user networks) before the /etc files, which list its addresses.
     const networks = peer ? undefined : deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService);
-    const sandbox = networks ? await networks.attach(c, { hostsPath: join(dir, 'hosts') }) : undefined;
-    if (networks) undo.push(() => networks.detach(c.Id));
-    const etc = peer?.HostsPath ? { HostsPath: peer.HostsPath, HostnamePath: peer.HostnamePath!, ResolvConfPath: peer.ResolvConfPath! } : await writeEtcFiles(dir, c, deps.daemon(), sandbox?.etc);
-    const mounts = await deps.volumes.mount(c);
-    undo.push(() => deps.volumes.unmount(c));
-    const logger = await deps.logs.open(c, dir);
-    if (logger) undo.push(() => logger.close());
-    // A task left by a crash between its creation and the record's update.
-    const stale = await lease.instance.restore(c.Id);
-    if (stale) await stale.delete({ force: true });
+    // The steps below need nothing of each other, and each waits on its own I/O or
+    // process (mount, the network sandbox, file writes): they run side by side. Each
+    // registers its undo as soon as it has taken something, so a failure anywhere
+    // gives back everything; the error reported is the first in dockerd's order.
+    const [rootfs, net, mounts, logger] = await allOrFirstError([
+      graph.get(c.Id).then((path) => {
+        undo.push(() => graph.put(c.Id));
+        return path;
+      }),
+      (async () => {
+        // The network sandbox (bridge and user networks) before the /etc files, which list its addresses.
+        const sandbox = networks ? await networks.attach(c, { hostsPath: join(dir, 'hosts') }) : undefined;
+        if (networks) undo.push(() => networks.detach(c.Id));
+        const etc: EtcFiles = peer?.HostsPath
+          ? { HostsPath: peer.HostsPath, HostnamePath: peer.HostnamePath!, ResolvConfPath: peer.ResolvConfPath! }
+          : await writeEtcFiles(dir, c, deps.daemon(), sandbox?.etc);
+        return { sandbox, etc };
+      })(),
+      deps.volumes.mount(c).then((m) => {
+        undo.push(() => deps.volumes.unmount(c));
+        return m;
+      }),
+      deps.logs.open(c, dir).then((l) => {
+        if (l) undo.push(() => l.close());
+        return l;
+      }),
+      // A task left by a crash between its creation and the record's update.
+      lease.instance.restore(c.Id).then((stale) => stale?.delete({ force: true })),
+    ] as const);
+    const { sandbox, etc } = net;
     const tty = c.Config.Tty === true;
     const task = await lease.instance.create({
       id: c.Id,
@@ -85,6 +102,17 @@ export async function launchTask(deps: LaunchDeps, c: ContainerRecord, dir: stri
     for (const u of undo.reverse()) await u().catch((e) => deps.log.warn('cleanup after a failed start', { container: c.Id, error: e }));
     throw err;
   }
+}
+
+/**
+ * Settles every step, then returns their values in order, or throws the
+ * error of the first step (in the order given) that failed: unlike
+ * Promise.all, nothing is still running when the caller starts undoing.
+ */
+async function allOrFirstError<T extends readonly unknown[]>(steps: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(steps);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** Gives back what launchTask took; the task itself is deleted first when asked. */

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   InvalidParameterError,
@@ -99,7 +98,7 @@ export class LibcontainerDriver extends ConmonDriver<TaskFiles, TaskRecord, OciT
       runtimeRoot: cli.root,
     };
     await this.makeTaskDirs(files, oci);
-    await mkdir(cli.root, { recursive: true, mode: 0o700 });
+    await this.onceDir(cli.root, 0o700);
     const started = await this.launchTask(files, spec, record, {
       runtimePath: rt.path,
       runtimeArgs: cli.globalArgs(),

@@ -13,8 +13,10 @@ import type { OciUser } from './oci-types.js';
  */
 export async function resolveUser(rootfs: string, spec: string | undefined, groupAdd: readonly string[] = []): Promise<OciUser> {
   const [userPart, groupPart] = splitUserSpec(spec ?? '');
-  const passwd = parsePasswd(await readDb(rootfs, '/etc/passwd'));
-  const groups = parseGroup(await readDb(rootfs, '/etc/group'));
+  // Both files are read on every start (root too: its groups): side by side.
+  const [passwdText, groupText] = await Promise.all([readDb(rootfs, '/etc/passwd'), readDb(rootfs, '/etc/group')]);
+  const passwd = parsePasswd(passwdText);
+  const groups = parseGroup(groupText);
 
   let uid = 0;
   let gid = 0;

@@ -170,8 +170,12 @@ export class OverlayDriver implements GraphDriver {
   async get(id: string, mountLabel?: string): Promise<string> {
     this.checkOpen();
     return this.locks.run(id, async () => {
+      // Reads that do not depend on each other overlap (every container start waits on them);
+      // a missing layer still fails with mustExist's error.
+      const lowersRead = this.layout.lowers(id);
+      lowersRead.catch(() => undefined);
       await this.mustExist(id);
-      const lowers = await this.layout.lowers(id);
+      const lowers = await lowersRead;
       const count = this.refs.get(id) ?? 0;
       if (lowers.length === 0) {
         this.refs.set(id, count + 1);
@@ -179,8 +183,9 @@ export class OverlayDriver implements GraphDriver {
       }
       const merged = this.layout.merged(id);
       if (count === 0) {
-        await mkdir(merged, { recursive: true, mode: 0o700 });
-        if (!(await isMountPoint(merged))) await this.mount(id, lowers, mountLabel);
+        // Already mounted: left by a crash (or a restored live container), reused as dockerd does.
+        const [, mounted] = await Promise.all([mkdir(merged, { recursive: true, mode: 0o700 }), isMountPoint(merged)]);
+        if (!mounted) await this.mount(id, lowers, mountLabel);
       }
       this.refs.set(id, count + 1);
       return merged;
@@ -244,8 +249,9 @@ export class OverlayDriver implements GraphDriver {
   /** Unmounts id's merged dir if mounted and removes the empty mount point (dockerd's Put). */
   private async release(id: string): Promise<void> {
     const merged = this.layout.merged(id);
-    if (!(await lstatOrNull(merged))) return;
-    if (await isMountPoint(merged)) await unmount(merged);
+    const [st, mounted] = await Promise.all([lstatOrNull(merged), isMountPoint(merged)]);
+    if (!st) return;
+    if (mounted) await unmount(merged);
     await rm(merged, { recursive: false, force: true }).catch(() => undefined);
   }
 

@@ -119,6 +119,17 @@ describe('conmon-task: the driver steps shared by the conmon drivers', () => {
     assert.deepEqual((await readdir(files.bundle)).filter((n) => n.endsWith('.tmp')), []);
   });
 
+  it('makes the shared exits directory once per driver, and tries again after a failure', async () => {
+    // The state directory is a file: the first task cannot get its exits directory.
+    await writeFile(join(dir, 'state'), '');
+    await assert.rejects(driver.dirs(driver.files('c1')));
+    await rm(join(dir, 'state'));
+    const files = driver.files('c2');
+    await driver.dirs(files);
+    assert.ok(existsSync(files.exitsDir));
+    assert.ok(existsSync(files.bundle));
+  });
+
   it('a failed conmon launch undoes the runtime state and removes the task\'s directories', async () => {
     const files = driver.files('c1');
     await driver.dirs(files);
