@@ -7,10 +7,15 @@
 // lets V8 skip that work. A cache from another Node version is rejected by V8
 // and the bundle is simply compiled as usual. Without a bundle (a plain
 // `tsc` build) the ESM output is started instead.
+//
+// `node:module` is not required: Module.wrap and createRequire would load it
+// and, with it, Node's ESM loader and source-map support (four builtins
+// compiled at every start). The wrapper below is Module.wrap's, and the
+// bundle only requires builtins, which this file's own `require` resolves
+// the same way from any directory.
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
-const Module = require('node:module');
 
 const dist = path.join(__dirname, '..', 'dist');
 const bundle = path.join(dist, 'berthd.cjs');
@@ -23,7 +28,8 @@ if (!fs.existsSync(bundle)) {
   // reads it without UTF-8 decoding into a one-byte string. The cache buffer
   // is only held while the script is made, not for the daemon's life.
   const readCache = () => { try { return fs.readFileSync(cacheFile); } catch { return undefined; /* no cache yet */ } };
-  const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'latin1')), {
+  const wrapped = `(function (exports, require, module, __filename, __dirname) { ${fs.readFileSync(bundle, 'latin1')}\n});`;
+  const script = new vm.Script(wrapped, {
     filename: bundle,
     cachedData: readCache(),
     importModuleDynamically: vm.constants && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
@@ -33,6 +39,5 @@ if (!fs.existsSync(bundle)) {
     process.on('exit', () => fs.writeFileSync(cacheFile, script.createCachedData()));
   }
   const mod = { exports: {}, filename: bundle, id: bundle, loaded: false };
-  const req = Module.createRequire(bundle);
-  script.runInThisContext().call(mod.exports, mod.exports, req, mod, bundle, dist);
+  script.runInThisContext().call(mod.exports, mod.exports, require, mod, bundle, dist);
 }

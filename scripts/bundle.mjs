@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lazyBuiltins } from './lazy-builtins.mjs';
+import { lazyDebug } from './lazy-debug.mjs';
+import { lazyPackages } from './lazy-packages.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -50,7 +52,7 @@ await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
-  plugins: [slimMimeDb, lazyBuiltins],
+  plugins: [slimMimeDb, lazyBuiltins, lazyDebug, lazyPackages],
   // `docker version`'s "Built" is when the bundle was made, not when the daemon started.
   define: { 'process.env.BERTH_BUILD_TIME': JSON.stringify(new Date().toISOString()) },
 });

@@ -14,7 +14,9 @@ import { builtinModules, createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 /** Builtins made lazy; never one whose module value is itself called (assert) or that is used at load (tty). */
-export const LAZY_BUILTINS = ['crypto', 'tls', 'https', 'zlib', 'dns', 'dns/promises', 'readline', 'dgram', 'v8'];
+// child_process brings dgram, net's socket lists and its internals with it: no
+// process is spawned by a start, only by container and image operations.
+export const LAZY_BUILTINS = ['crypto', 'tls', 'https', 'zlib', 'dns', 'dns/promises', 'readline', 'dgram', 'v8', 'child_process', 'timers/promises'];
 
 export const lazyBuiltins = {
   name: 'lazy-builtins',

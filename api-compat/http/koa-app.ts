@@ -1,9 +1,10 @@
 import Koa from 'koa';
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import { Readable } from 'node:stream';
 import { NotFoundError } from '../../kernel/index.js';
 import type { ApiDeps, ApiState } from './api-context.js';
 import { errorResponse } from './error-mapping.js';
+import { RouteGroups } from './route-groups.js';
 import { checkVersion, commonHeaders, splitVersion, VersionError } from './version.js';
 import { MAX_API_VERSION } from '../engine-version.js';
 
@@ -27,12 +28,12 @@ export function createKoaApp(deps: ApiDeps, modules: readonly RouteModule[], opt
   const app = new Koa<ApiState>();
   app.proxy = false;
   app.silent = true;
-  const router = new Router();
-  for (const mod of modules) mod(router, deps);
-  // V8 compiles a RegExp on its first use and the router tries every route's
-  // on every request: do that once now, while activation overlaps the graph
-  // driver's probe, rather than on the daemon's first /_ping.
-  router.match('/_ping', 'GET');
+  // Routes are recorded now and compiled per path segment on first use (route-groups.ts).
+  const routes = new RouteGroups();
+  for (const mod of modules) mod(routes.registrar, deps);
+  // The group a client's first request needs is built now, while activation
+  // overlaps the graph driver's probe, rather than on the daemon's first /_ping.
+  routes.prepare('/_ping');
 
   app.use(async (ctx, next) => {
     ctx.set(commonHeaders(deps.config().experimental === true));
@@ -74,6 +75,6 @@ export function createKoaApp(deps: ApiDeps, modules: readonly RouteModule[], opt
     await next();
   });
 
-  app.use(router.routes());
+  app.use(routes.middleware());
   return app;
 }

@@ -1,6 +1,4 @@
 import { definePlugin, ExtensionPoint, SkipPlugin, type GraphDriver } from '../../kernel/index.js';
-import { BtrfsDriver } from './btrfs-driver.js';
-import { probeBtrfs } from './btrfs-probe.js';
 
 /**
  * btrfs serves only a data root on btrfs and skips itself, with the reason,
@@ -20,8 +18,11 @@ export default definePlugin<GraphDriver>({
   priority: 30,
   daemonKeys: ['storage-opts'],
   async activate(ctx) {
+    // Loaded only when tried: a daemon whose overlay2 is active never evaluates this driver's code.
+    const { probeBtrfs } = await import('./btrfs-probe.js');
     const reason = await probeBtrfs(ctx.paths.root);
     if (reason) throw new SkipPlugin(reason);
+    const { BtrfsDriver } = await import('./btrfs-driver.js');
     return BtrfsDriver.open(ctx.paths.root, { storageOpts: ctx.daemon['storage-opts'] ?? [], log: ctx.log });
   },
 });

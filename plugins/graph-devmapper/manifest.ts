@@ -1,9 +1,5 @@
 import { readdirSync } from 'node:fs';
 import { definePlugin, ExtensionPoint, SkipPlugin, type GraphDriver } from '../../kernel/index.js';
-import { DevmapperDriver } from './devmapper-driver.js';
-import { parseDmOptions } from './dm-options.js';
-import { devmapperUnsupported } from './host-support.js';
-import { spawnRunner } from './tool-runner.js';
 
 /**
  * devicemapper (thin provisioning). As in dockerd 20.10 it is deprecated and
@@ -24,6 +20,10 @@ export default definePlugin<GraphDriver>({
     if (ctx.daemon['storage-driver'] !== 'devicemapper' && !hasEntries(ctx.paths.root)) {
       throw new SkipPlugin('devicemapper is deprecated and used only when selected ("storage-driver": "devicemapper"), as in dockerd');
     }
+    // Loaded only when selected: a daemon on another driver never evaluates this driver's code.
+    const [{ DevmapperDriver }, { parseDmOptions }, { devmapperUnsupported }, { spawnRunner }] = await Promise.all([
+      import('./devmapper-driver.js'), import('./dm-options.js'), import('./host-support.js'), import('./tool-runner.js'),
+    ]);
     const storageOpts = ctx.daemon['storage-opts'] ?? [];
     parseDmOptions(storageOpts);
     const reason = await devmapperUnsupported(spawnRunner);

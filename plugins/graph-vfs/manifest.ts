@@ -1,5 +1,4 @@
 import { definePlugin, ExtensionPoint, type GraphDriver } from '../../kernel/index.js';
-import { VfsDriver } from './vfs-driver.js';
 
 /**
  * vfs works on any filesystem (plain directory copies), so it never skips;
@@ -14,7 +13,9 @@ export default definePlugin<GraphDriver>({
   swap: 'restart-only',
   priority: 50,
   daemonKeys: ['storage-opts'],
-  activate(ctx) {
+  async activate(ctx) {
+    // Loaded only when tried: a daemon whose overlay2 is active never evaluates this driver's code.
+    const { VfsDriver } = await import('./vfs-driver.js');
     return VfsDriver.open(ctx.paths.root, { storageOpts: ctx.daemon['storage-opts'] ?? [], log: ctx.log });
   },
 });
