@@ -684,15 +684,17 @@ export class LocalNetworkService implements NetworkService {
       }
       this.networks.set(rec.Id, rec);
     }
+    const missing: NetworkRecord[] = [];
     for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
       if (this.byName(name)) continue;
-      const rec: NetworkRecord = {
+      missing.push({
         Id: randomBytes(32).toString('hex'), Name: name, Created: nowRfc3339Nano(), Driver: driver, Internal: false, Attachable: false,
         EnableIPv6: false, IPAM: { Driver: 'default', Options: null, Config: [] }, Options: {}, Labels: {}, Predefined: true,
-      };
-      await this.netStore.save(rec.Id, rec);
-      this.networks.set(rec.Id, rec);
+      });
     }
+    // Saved side by side: on a new data root these atomic writes (two fsyncs each) delay the daemon's first answer.
+    await Promise.all(missing.map((rec) => this.netStore.save(rec.Id, rec)));
+    for (const rec of missing) this.networks.set(rec.Id, rec);
   }
 
   private emit(action: string, n: NetworkRecord, extra: Record<string, string> = {}): void {
