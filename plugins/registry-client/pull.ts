@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -13,7 +13,7 @@ import { DiffIdMismatchError } from '../image-store/layer-store.js';
 import { hostPlatform, parsePlatform, type Platform } from '../image-store/platform.js';
 import { familiarName, familiarString, refName, refString, type Reference } from '../image-store/reference.js';
 import type { Endpoint, RegistryService } from './endpoints.js';
-import { readBody, TransportError } from './http-transport.js';
+import { readBody, TransportError, type HttpResponse } from './http-transport.js';
 import { MANIFEST_ACCEPT, IMAGE_CONFIG_TYPES, isSupportedMediaType, MT } from './media-types.js';
 import { parseManifest, type Descriptor, type ParsedManifest } from './manifest-parse.js';
 import { formatPlatform, selectManifests } from './platform-select.js';
@@ -220,6 +220,7 @@ async function pullLayers(
   const onOuterAbort = () => abort.abort();
   opts.signal?.addEventListener('abort', onOuterAbort);
   const temps: string[] = [];
+  const downloads = new Map<string, Promise<{ path: string; size: number }>>();
   try {
     // Layers present from the bottom up are reused ("Already exists").
     let present = 0;
@@ -235,7 +236,6 @@ async function pullLayers(
       seen.add(l.digest);
       opts.out({ id: shortId(l.digest), status: 'Pulling fs layer' });
     }
-    const downloads = new Map<string, Promise<{ path: string; size: number }>>();
     const limit = new Limiter(Math.max(1, deps.maxDownloads || 3));
     let queued = 0;
     for (const l of todo) {
@@ -275,6 +275,10 @@ async function pullLayers(
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
     for (const c of held.reverse()) await content.releaseLayer(c).catch(() => {});
+    // A download still running when another failed (or the client left) is aborted, but its
+    // temp file may not be opened yet: removed now, it would be created after the removal and
+    // stay. Each aborted download settles as soon as its streams are closed.
+    await Promise.allSettled(downloads.values());
     for (const t of temps) await rm(t, { force: true }).catch(() => {});
   }
 }
@@ -325,6 +329,8 @@ async function downloadLayer(deps: PullDeps, client: RepoClient, l: Descriptor, 
 
 async function downloadOnce(client: RepoClient, l: Descriptor, path: string, opts: PullOptions, signal: AbortSignal): Promise<{ path: string; size: number }> {
   const id = shortId(l.digest);
+  // A download queued behind the limit starts after the pull was cancelled: it must not begin.
+  if (signal.aborted) throw new Error('context canceled');
   let res;
   // Foreign layers name where they live; dockerd tries those URLs before the registry.
   const sources = (l.mediaType === MT.dockerForeignLayer ? l.urls ?? [] : []).filter((u) => /^https?:\/\//.test(u)).map((u) => new URL(u));
@@ -332,9 +338,9 @@ async function downloadOnce(client: RepoClient, l: Descriptor, path: string, opt
   let lastErr: Error | undefined;
   for (const url of sources) {
     try {
-      res = url.pathname.startsWith(`/v2/${client.path}/blobs/`) && url.host === client.endpoint.url.host
-        ? await client.send('GET', url)
-        : await (await import('./http-transport.js')).request(url, { signal });
+      res = await untilAborted(url.pathname.startsWith(`/v2/${client.path}/blobs/`) && url.host === client.endpoint.url.host
+        ? client.send('GET', url)
+        : (await import('./http-transport.js')).request(url, { signal }), signal);
       if (res.status >= 200 && res.status < 300) break;
       lastErr = await RepoClient.errorOf(res);
       res = undefined;
@@ -344,15 +350,25 @@ async function downloadOnce(client: RepoClient, l: Descriptor, path: string, opt
   }
   if (!res) throw lastErr ?? new Error(`cannot fetch blob ${l.digest}`);
   if (signal.aborted) { res.body.destroy(); throw new Error('context canceled'); }
-  const total = Number(res.headers['content-length']) || l.size || 0;
-  const hash = createHash('sha256');
-  const meter = progressMeter(opts.out, id, 'Downloading', total);
-  let size = 0;
-  meter.on('data', (c: Buffer) => { hash.update(c); size += c.length; });
-  const onAbort = () => res!.body.destroy(new Error('context canceled'));
+  const body = res.body;
+  const onAbort = () => body.destroy(new Error('context canceled'));
   signal.addEventListener('abort', onAbort);
   try {
-    await pipeline(res.body, meter, createWriteStream(path));
+    // The temp file exists before the first "Downloading" is reported, as dockerd creates it
+    // before its progress reader: whoever sees the progress (a client that then hangs up)
+    // can rely on the file being there until the pull's cleanup removes it.
+    const file = await openTemp(path).catch((err: unknown) => { body.destroy(); throw err; });
+    if (signal.aborted) { body.destroy(); await new Promise<void>((r) => file.destroy().once('close', () => r())); throw new Error('context canceled'); }
+    const total = Number(res.headers['content-length']) || l.size || 0;
+    const hash = createHash('sha256');
+    const meter = progressMeter(opts.out, id, 'Downloading', total);
+    let size = 0;
+    meter.on('data', (c: Buffer) => { hash.update(c); size += c.length; });
+    await pipeline(body, meter, file);
+    opts.out({ id, status: 'Verifying Checksum' });
+    if ('sha256:' + hash.digest('hex') !== l.digest) throw new DoNotRetry(new Error(`filesystem layer verification failed for digest ${l.digest}`));
+    opts.out({ id, status: 'Download complete' });
+    return { path, size };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || /aborted/.test(e.message)) throw new Error('unexpected EOF');
@@ -360,10 +376,35 @@ async function downloadOnce(client: RepoClient, l: Descriptor, path: string, opt
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-  opts.out({ id, status: 'Verifying Checksum' });
-  if ('sha256:' + hash.digest('hex') !== l.digest) throw new DoNotRetry(new Error(`filesystem layer verification failed for digest ${l.digest}`));
-  opts.out({ id, status: 'Download complete' });
-  return { path, size };
+}
+
+/** A write stream on `path` (created or truncated), resolved once the file is open. */
+function openTemp(path: string): Promise<WriteStream> {
+  return new Promise((resolve, reject) => {
+    const file = createWriteStream(path);
+    file.once('open', () => { file.off('error', reject); resolve(file); });
+    file.once('error', reject);
+  });
+}
+
+/**
+ * Waits for a registry request unless the pull is cancelled first (a sibling download
+ * failed: the request itself only listens to the client's signal). A response that
+ * arrives after the cancellation is discarded.
+ */
+function untilAborted(p: Promise<HttpResponse>, signal: AbortSignal): Promise<HttpResponse> {
+  if (signal.aborted) {
+    p.then((r) => r.body.destroy(), () => {});
+    return Promise.reject(new Error('context canceled'));
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      p.then((r) => r.body.destroy(), () => {});
+      reject(new Error('context canceled'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then((r) => { signal.removeEventListener('abort', onAbort); resolve(r); }, (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(err); });
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

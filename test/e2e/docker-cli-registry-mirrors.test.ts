@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -145,6 +146,12 @@ describe('misbehaving registries: dockerd\'s errors, retries, and a consistent s
         res.once('close', () => clearInterval(t));
         return;
       }
+      if (kind === 'burst' && what === 'blobs' && ref === blobDigest) {
+        // Headers and a first chunk large enough for a "Downloading" message at once, then a stall.
+        res.writeHead(200, { 'Content-Length': String(400 * 1024), 'Content-Type': 'application/octet-stream' });
+        res.write(Buffer.alloc(64 * 1024));
+        return;
+      }
       if ((kind === 'flaky' || kind === 'dead') && what === 'blobs' && ref === blobDigest) {
         const n = drops.get(kind) ?? 0;
         drops.set(kind, n + 1);
@@ -186,15 +193,31 @@ describe('misbehaving registries: dockerd\'s errors, retries, and a consistent s
 
   it('a client that hangs up mid-pull cancels it: no image, no layer, no temp file', async () => {
     const before = await layerCount(d);
-    const seen = await pullAndHangUp(d.socket, `${badHost}/slow/img`);
+    const { seen } = await pullAndHangUp(d.socket, `${badHost}/slow/img`);
     assert.match(seen, /"Downloading"/);
     const tmp = join(d.dir, 'data', 'image', 'vfs', 'tmp');
     const t0 = Date.now();
+    // The daemon opens the temp file before it reports "Downloading" (dockerd's order) and
+    // starts no download once cancelled: a file seen gone here stays gone, so polling until
+    // none is left waits for the cleanup itself.
     for (let i = 0; i < 100 && (await readdir(tmp)).some((n) => n.startsWith('GetImageBlob')); i++) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual((await readdir(tmp)).filter((n) => n.startsWith('GetImageBlob')), []);
     assert.ok(Date.now() - t0 < 5000, 'the download stopped with the client, not at the end of the blob');
     assert.equal(await layerCount(d), before);
     assert.doesNotMatch(await cli(d).ok(['images', '--format', '{{.Repository}}']), /slow/);
+  });
+
+  it('the temp file of a download exists before its first "Downloading" (dockerd\'s order); a hang-up then removes it', async () => {
+    const tmp = join(d.dir, 'data', 'image', 'vfs', 'tmp');
+    const temps = () => readdirSync(tmp).filter((n) => n.startsWith('GetImageBlob'));
+    const before = await layerCount(d);
+    // Listed in the same callback that sees the message, before anything else can run.
+    const { seen, atFirstProgress } = await pullAndHangUp(d.socket, `${badHost}/burst/img`, temps);
+    assert.match(seen, /"Downloading"/);
+    assert.equal(atFirstProgress?.length, 1, 'one temp file when the first progress arrives');
+    for (let i = 0; i < 100 && temps().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(temps(), []);
+    assert.equal(await layerCount(d), before);
   });
 
   it('a dropped connection is retried; one that always drops fails the pull and leaves nothing behind', async () => {
@@ -212,16 +235,20 @@ describe('misbehaving registries: dockerd\'s errors, retries, and a consistent s
   });
 });
 
-/** Starts a pull through the API and hangs up once a layer is downloading. */
-function pullAndHangUp(socketPath: string, image: string): Promise<string> {
+/** Starts a pull through the API and hangs up once a layer is downloading; `probe` runs at that moment. */
+function pullAndHangUp<T>(socketPath: string, image: string, probe?: () => T): Promise<{ seen: string; atFirstProgress?: T }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ socketPath, method: 'POST', path: `/images/create?fromImage=${encodeURIComponent(image)}&tag=1` }, (res) => {
       let seen = '';
       res.on('data', (d) => {
         seen += d;
-        if (seen.includes('"Downloading"')) { req.destroy(); resolve(seen); }
+        if (seen.includes('"Downloading"')) {
+          const atFirstProgress = probe?.();
+          req.destroy();
+          resolve({ seen, atFirstProgress });
+        }
       });
-      res.on('end', () => resolve(seen));
+      res.on('end', () => resolve({ seen }));
     });
     req.on('error', (e) => { if (!req.destroyed) reject(e); });
     req.end();
