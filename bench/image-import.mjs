@@ -33,14 +33,27 @@
 // start it (its own temp data-root, exec-root, socket, daemon.json; the
 // driver through --storage-driver); the time is the docker CLI command alone
 // (spawn → exit), not the daemon's start. `tar -x` unpacks into a fresh
-// directory on the same filesystem. Figures are medians; ratios are against
-// the `tar -x` median measured here, never against remembered numbers.
-import { spawn, spawnSync } from 'node:child_process';
+// directory on the same filesystem, as a user runs it.
+//
+// Same starting point for every row: each round runs every row once in a
+// fresh random order; before each timed command the machine is `sync`ed, the
+// bench waits until Dirty + Writeback memory is small (the other writers of
+// a shared machine otherwise throttle whichever row comes next), and the
+// input archive is read once into the page cache. What is counted: the
+// command's wall time (the measure), its CPU time (plus berthd's, all
+// threads), the CPU berthd still spends after the CLI exited (deferred work,
+// reported, not hidden in the ratio) and how long a `sync` right after takes
+// (tar -x and berthd both return with their files still dirty in the page
+// cache; neither pays for writeback in its time). Figures are medians with
+// quartiles; ratios are against the `tar -x` median measured here, never
+// against remembered numbers.
+import { spawnSync } from 'node:child_process';
 import { daemonPolicy, spawnDaemon } from './lib/spawn-daemon.mjs';
 import { args, opt, root } from './lib/options.mjs';
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  chmodSync, copyFileSync, createReadStream, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync,
+  chmodSync, closeSync, copyFileSync, createReadStream, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync,
+  readSync, rmSync, statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -268,8 +281,9 @@ async function startBerthd(driver, buildRoot = root) {
     if (Date.now() - t0 > 30_000) { await stop(child); throw new Error(`berthd (${driver}) did not answer /_ping: ${stderr}`); }
     await new Promise((r) => setTimeout(r, 20));
   }
-  const docker = (argv) => sh('docker', argv, { env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config') } });
-  return { dir, child, docker, stderr: () => stderr };
+  const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config') };
+  const docker = (argv) => sh('docker', argv, { env });
+  return { dir, child, env, docker, stderr: () => stderr };
 }
 
 async function stop(child) {
@@ -291,26 +305,87 @@ function cpuSeconds(pid) {
   return (pid === undefined ? cutime + cstime : utime + stime + cutime + cstime) / CLK_TCK;
 }
 
+/** CPU seconds of a live process and its threads, from schedstat (nanoseconds, finer than the clock tick of /proc/<pid>/stat). */
+function schedCpu(pid) {
+  let ns = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try { ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]); } catch { /* thread gone */ }
+  }
+  return ns / 1e9;
+}
+
+/** Dirty + Writeback memory of the whole machine (MiB), from /proc/meminfo. */
+function unwrittenMiB() {
+  const m = readFileSync('/proc/meminfo', 'utf8');
+  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(m)?.[1] ?? 0);
+  return (kb('Dirty') + kb('Writeback')) / 1024;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 /**
- * Wall time of `fn` in seconds, after a sync so that earlier writes are not
- * flushed on its clock, and the CPU seconds spent on it: the commands this
- * process ran (tar, or the docker CLI) plus, for berthd, the daemon's own.
- * On a busy machine the CPU figure is the steadier of the two.
+ * The same starting point for every timed command: `sync` (every dirty page
+ * of the machine written, ours from earlier rows and setup included), then
+ * a wait until the machine's Dirty + Writeback memory is small (other
+ * processes keep writing; at most 10 s), and the input archive read once
+ * so that it is in the page cache for every row alike (as it is when a user
+ * has just made or downloaded it).
  */
-function timed(fn, daemonPid) {
+async function settle(input) {
   sh('sync', []);
-  const c0 = cpuSeconds() + (daemonPid ? cpuSeconds(daemonPid) : 0);
+  const t0 = Date.now();
+  while (unwrittenMiB() > 32 && Date.now() - t0 < 10_000) {
+    await sleep(100);
+    if (unwrittenMiB() > 32) sh('sync', []);
+  }
+  if (input) {
+    const fd = openSync(input, 'r');
+    const buf = Buffer.allocUnsafe(1 << 20);
+    try { while (readSync(fd, buf, 0, buf.length, null) > 0) { /* warm the page cache */ } } finally { closeSync(fd); }
+  }
+}
+
+/**
+ * One timed command, started from settle()'s state. Returns
+ *   wall      seconds from spawn to exit of the command (tar, or the docker CLI): THE measure;
+ *   cpu       CPU seconds of the command, plus berthd's own (all threads, and what it ran) meanwhile;
+ *   deferred  CPU seconds berthd still spent after the CLI had exited (work it left for later: 0 if none);
+ *   flush     seconds a `sync` right after takes: the data the command left dirty in the page cache
+ *             (tar -x and berthd alike return before their files are on disk; not part of wall).
+ */
+async function timed(argv, input, daemonPid) {
+  await settle(input);
+  const d0 = daemonPid ? schedCpu(daemonPid) : 0;
+  const c0 = cpuSeconds();
   const t0 = performance.now();
-  fn();
+  sh(...argv);
   const wall = (performance.now() - t0) / 1000;
-  return [wall, cpuSeconds() + (daemonPid ? cpuSeconds(daemonPid) : 0) - c0];
+  const c1 = cpuSeconds();
+  let deferred = 0;
+  let cpu = c1 - c0;
+  if (daemonPid) {
+    const d1 = schedCpu(daemonPid);
+    cpu += d1 - d0;
+    // The daemon is idle once its CPU time stops growing over 300 ms (at most 30 s).
+    let last = d1;
+    for (const t = Date.now(); Date.now() - t < 30_000;) {
+      await sleep(300);
+      const now = schedCpu(daemonPid);
+      if (now - last < 0.003) break;
+      last = now;
+    }
+    deferred = last - d1;
+  }
+  const f0 = performance.now();
+  sh('sync', []);
+  return { wall, cpu, deferred, flush: (performance.now() - f0) / 1000 };
 }
 
 /** One berthd measurement: a fresh daemon, the command timed, its outcome checked, the daemon stopped and its dir removed. */
-async function onFreshBerthd(driver, argv, check, buildRoot) {
+async function onFreshBerthd(driver, argv, input, check, buildRoot) {
   const d = await startBerthd(driver, buildRoot);
   try {
-    const s = timed(() => d.docker(argv), d.child.pid);
+    const s = await timed(['docker', argv, { env: d.env }], input, d.child.pid);
     check(d);
     return s;
   } finally {
@@ -319,7 +394,25 @@ async function onFreshBerthd(driver, argv, check, buildRoot) {
   }
 }
 
-function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; }
+/** Fisher-Yates: a fresh random order of the rows for every round. */
+function shuffled(xs) {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+/** The q-quantile (0..1) by linear interpolation between the sorted values. */
+function quantile(xs, q) {
+  const s = [...xs].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (pos - lo);
+}
+
+const median = (xs) => quantile(xs, 0.5);
 
 /** Paths of each of PARTS layers: entries spread by a hash of their path, each layer with the directories above its entries. */
 function splitLayers(rootfsDir) {
@@ -361,15 +454,15 @@ async function prepare(kind) {
     + `load-5layers.tar layers ${partTars.map((p) => mib(p).toFixed(0)).join('+')} MiB; made in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   for (const p of partTars) rmSync(p);
   const cases = [
-    ['import', 'docker import rootfs.tar', ['import', rootfsTar, 'bench:import'], (d) => {
+    ['import', 'docker import rootfs.tar', ['import', rootfsTar, 'bench:import'], rootfsTar, (d) => {
       const layers = d.docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'bench:import']).trim();
       if (layers !== JSON.stringify([rootfsDigest])) throw new Error(`import gave layers ${layers}`);
     }],
-    ['load1', 'docker load (1 layer)', ['load', '-q', '-i', load1], (d) => {
+    ['load1', 'docker load (1 layer)', ['load', '-q', '-i', load1], load1, (d) => {
       const id = d.docker(['image', 'inspect', '--format', '{{.Id}}', 'bench:load1']).trim();
       if (id !== id1) throw new Error(`load gave ${id}, expected ${id1}`);
     }],
-    ['load5', 'docker load (5 layers)', ['load', '-q', '-i', load5], (d) => {
+    ['load5', 'docker load (5 layers)', ['load', '-q', '-i', load5], load5, (d) => {
       const id = d.docker(['image', 'inspect', '--format', '{{.Id}}', 'bench:load5']).trim();
       if (id !== id5) throw new Error(`load gave ${id}, expected ${id5}`);
     }],
@@ -379,53 +472,64 @@ async function prepare(kind) {
 
 async function measure(kind) {
   const { dir, rootfsTar, cases } = await prepare(kind);
-  // Rounds interleave the baseline with every berthd row, so that all rows see the same machine (page cache,
-  // writeback, other load) rather than the baseline running in a quiet moment of its own.
-  const baseline = ['tar -x rootfs.tar (baseline)', '-', []];
-  const rows = [baseline, ...drivers.flatMap((driver) => cases.flatMap(([name]) => builds.map(([tag]) => [name + tag, driver, []])))];
+  // Every round runs every row once, in a fresh random order, so that no row always follows the same
+  // other (page cache, writeback, the other helpers' load), and each timed command starts from settle().
+  const rows = [{ name: 'tar -x rootfs.tar (baseline)', driver: '-', baseline: true, times: [] }];
+  for (const driver of drivers) {
+    for (const [name, argv, input, check] of cases) {
+      for (const [tag, buildRoot] of builds) rows.push({ name: name + tag, driver, argv, input, check, buildRoot, compare: tag !== '', times: [] });
+    }
+  }
   const failed = new Map();
   const loads = [];
   for (let i = 0; i < runs; i++) {
     loads.push(loadavg()[0]);
-    // Baseline: tar -x of rootfs.tar into a fresh directory on the same filesystem, scheduled as the daemons are
-    // (not under the bench's real-time policy, which would favour it on a loaded machine).
-    const into = mkdtempSync(join(base, 'untar-'));
-    baseline[2].push(timed(() => sh(...daemonPolicy('tar', ['-xf', rootfsTar, '-C', into]))));
-    rmSync(into, { recursive: true, force: true });
-    for (const driver of drivers) {
-      for (const [name, argv, check] of cases) {
-        for (const [tag, buildRoot] of builds) {
-          const key = `${name}${tag} on ${driver}`;
-          if (failed.has(key)) continue;
-          try {
-            rows.find(([n, d]) => n === name + tag && d === driver)[2].push(await onFreshBerthd(driver, argv, check, buildRoot));
-          } catch (err) {
-            failed.set(key, err.message.split('\n')[0]);
-            console.error(`${key} not measured: ${failed.get(key)}`);
-          }
-        }
+    for (const row of shuffled(rows)) {
+      const key = `${row.name} on ${row.driver}`;
+      if (failed.has(key)) continue;
+      if (row.baseline) {
+        // tar -x of rootfs.tar into a fresh directory on the same filesystem, as a user runs it, scheduled as the
+        // daemons are (not under the bench's real-time policy, which would favour it on a loaded machine).
+        const into = mkdtempSync(join(base, 'untar-'));
+        row.times.push(await timed(daemonPolicy('tar', ['-xf', rootfsTar, '-C', into]), rootfsTar));
+        rmSync(into, { recursive: true, force: true });
+        continue;
+      }
+      try {
+        row.times.push(await onFreshBerthd(row.driver, row.argv, row.input, row.check, row.buildRoot));
+      } catch (err) {
+        failed.set(key, err.message.split('\n')[0]);
+        console.error(`${key} not measured: ${failed.get(key)}`);
       }
     }
   }
   rmSync(dir, { recursive: true, force: true });
-  const tarX = median(baseline[2].map(([w]) => w));
-  const tarCpu = median(baseline[2].map(([, c]) => c));
-  const measured = rows.filter(([n, d]) => !failed.has(`${n} on ${d}`))
-    .map(([n, d, times]) => [n, d, median(times.map(([w]) => w)), times.map(([w]) => w), median(times.map(([, c]) => c))]);
+  const of = (row, k) => row.times.map((t) => t[k]);
+  const tarX = median(of(rows[0], 'wall'));
+  const tarCpu = median(of(rows[0], 'cpu'));
+  const measured = rows.filter((r) => !failed.has(`${r.name} on ${r.driver}`) && r.times.length > 0);
 
-  console.log(`runs per row: ${runs}; 1-min load average at each round: ${loads.map((l) => l.toFixed(1)).join(' ')} (${cpus().length} CPUs)`);
-  console.log('time = the command alone (docker CLI spawn → exit; the daemon is started before and is fresh for every run);');
-  console.log('cpu = CPU seconds of tar, or of the docker CLI plus berthd (and what it ran), in that time');
-  console.log(['what'.padEnd(42), 'driver'.padEnd(8), 'median s', '  runs s'.padEnd(24), 'x tar -x', ' cpu s', 'cpu x tar'].join(' | '));
+  console.log(`runs per row: ${runs} (rows in a random order each round); 1-min load average at each round: ${loads.map((l) => l.toFixed(1)).join(' ')} (${cpus().length} CPUs)`);
+  console.log('Before every timed command: sync, wait until the machine has < 32 MiB dirty/under writeback (max 10 s), input archive read into the page cache.');
+  console.log('time = the command alone (tar, or the docker CLI: spawn → exit; the daemon is started before, fresh for every run); q1/q3 = quartiles');
+  console.log('cpu = CPU seconds of tar, or of the docker CLI plus berthd (all threads, and what it ran), in that time');
+  console.log('late cpu = berthd CPU seconds after the CLI exited (deferred work: not in time); sync = seconds a sync took right after');
+  console.log('  (data left dirty in the page cache, by tar -x and berthd alike: not in time)');
+  console.log(['what'.padEnd(34), 'driver'.padEnd(8), 'median s', '   q1 s', '   q3 s', 'x tar -x', ' cpu s', 'cpu x tar', 'late cpu', ' sync s'].join(' | '));
   let worst = 0;
-  for (const [name, driver, s, times, cpu] of measured) {
+  for (const r of measured) {
+    const s = median(of(r, 'wall'));
     const ratio = s / tarX;
-    if (driver !== '-' && !name.endsWith('(--compare)')) worst = Math.max(worst, ratio);
-    console.log([name.padEnd(42), driver.padEnd(8), s.toFixed(2).padStart(8), times.map((t) => t.toFixed(2)).join(' ').padEnd(24), `${ratio.toFixed(2)}x`.padStart(8),
-      cpu.toFixed(2).padStart(6), (tarCpu > 0 ? `${(cpu / tarCpu).toFixed(2)}x` : '-').padStart(9)].join(' | ')); // tar's CPU below the clock tick: no ratio
+    const cpu = median(of(r, 'cpu'));
+    if (!r.baseline && !r.compare) worst = Math.max(worst, ratio);
+    console.log([r.name.padEnd(34), r.driver.padEnd(8), s.toFixed(2).padStart(8), quantile(of(r, 'wall'), 0.25).toFixed(2).padStart(7),
+      quantile(of(r, 'wall'), 0.75).toFixed(2).padStart(7), `${ratio.toFixed(2)}x`.padStart(8), cpu.toFixed(2).padStart(6),
+      (tarCpu > 0 ? `${(cpu / tarCpu).toFixed(2)}x` : '-').padStart(9), (r.baseline ? '-' : median(of(r, 'deferred')).toFixed(2)).padStart(8),
+      median(of(r, 'flush')).toFixed(2).padStart(7)].join(' | '));
   }
+  console.log(`runs s: ${measured.map((r) => `${r.name}${r.driver === '-' ? '' : ` (${r.driver})`}: ${of(r, 'wall').map((t) => t.toFixed(2)).join(' ')}`).join('; ')}`);
   if (measured.length > 1) {
-    const failing = measured.filter(([n, d, s]) => d !== '-' && !n.endsWith('(--compare)') && s / tarX > TARGET_RATIO).map(([n, d]) => `${n} (${d})`);
+    const failing = measured.filter((r) => !r.baseline && !r.compare && median(of(r, 'wall')) / tarX > TARGET_RATIO).map((r) => `${r.name} (${r.driver})`);
     console.log(`target (${kind}): berthd import/load at most ${TARGET_RATIO}x tar -x: ${failing.length === 0 && failed.size === 0 ? 'met' : `NOT met (worst ${worst.toFixed(2)}x; over: ${failing.join(', ') || 'none'}${failed.size ? `; not measured: ${[...failed.keys()].join(', ')}` : ''})`}`);
   }
   return failed.size;
