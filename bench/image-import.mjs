@@ -4,7 +4,10 @@
 // same machine.
 //
 //   node bench/image-import.mjs [--runs N] [--size MB] [--drivers vfs,overlay2] [--rootfs debian,busybox,synthetic]
-//                               [--cases import,load1,load5] [--cpu-prof DIR] [--compare DIR]
+//                               [--cases import,load1,load5] [--cpu-prof DIR] [--compare DIR] [--save-archives DIR]
+//
+// --save-archives DIR keeps a copy of the archives made (<rootfs>-rootfs.tar,
+// -load-1layer.tar, -load-5layers.tar), to profile one command by hand.
 //
 // With --compare DIR (another checkout, built), every berthd row is measured
 // for that build too, interleaved with this one's in the same rounds: an A/B
@@ -68,6 +71,7 @@ const kinds = String(opt('--rootfs', 'debian,busybox')).split(',').filter(Boolea
 const caseNames = String(opt('--cases', 'import,load1,load5')).split(',').filter(Boolean);
 const cpuProfDir = opt('--cpu-prof', null) === null ? null : resolve(opt('--cpu-prof'));
 if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+const saveArchives = opt('--save-archives', null) === null ? null : resolve(opt('--save-archives'));
 const compareRoot = opt('--compare', null) === null ? null : resolve(opt('--compare'));
 const builds = compareRoot === null ? [['', root]] : [['', root], [' (--compare)', compareRoot]];
 const TARGET_RATIO = 1.5;
@@ -453,6 +457,11 @@ async function prepare(kind) {
   console.log(`\n== rootfs ${kind}: ${entries} entries (${files} files and links), rootfs.tar ${mib(rootfsTar).toFixed(1)} MiB, `
     + `load-5layers.tar layers ${partTars.map((p) => mib(p).toFixed(0)).join('+')} MiB; made in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   for (const p of partTars) rmSync(p);
+  if (saveArchives) {
+    mkdirSync(saveArchives, { recursive: true });
+    for (const p of [rootfsTar, load1, load5]) copyFileSync(p, join(saveArchives, `${kind}-${p.slice(p.lastIndexOf('/') + 1)}`));
+    console.log(`archives copied into ${saveArchives}`);
+  }
   const cases = [
     ['import', 'docker import rootfs.tar', ['import', rootfsTar, 'bench:import'], rootfsTar, (d) => {
       const layers = d.docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'bench:import']).trim();

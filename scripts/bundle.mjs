@@ -53,8 +53,23 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
   plugins: [slimMimeDb, lazyBuiltins, lazyDebug, lazyPackages],
+  // tar-apply-thread.ts reads import.meta.url only when not bundled (it uses __dirname in the bundle).
+  logOverride: { 'empty-import-meta': 'silent' },
   // `docker version`'s "Built" is when the bundle was made, not when the daemon started.
   define: { 'process.env.BERTH_BUILD_TIME': JSON.stringify(new Date().toISOString()) },
+});
+// The layer unpacker's worker thread (plugins/graph-common/tar-apply-thread.ts loads it from next to the bundle).
+await build({
+  entryPoints: [`${root}dist/plugins/graph-common/tar-apply-worker.js`],
+  outfile: `${root}dist/tar-apply-worker.cjs`,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: true,
+  keepNames: true,
+  sourcemap: 'linked',
+  logLevel: 'warning',
 });
 asciiOnly(`${root}dist/berthd.cjs`);
 // Smoke test: the bundle starts and answers --version.

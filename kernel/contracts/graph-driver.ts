@@ -56,6 +56,15 @@ export interface GraphDriver {
    */
   populate?(id: string, entries: readonly LayerEntry[]): Promise<boolean>;
 
+  /**
+   * Optional: true when `applyDiff` of a layer reads nothing of its parents'
+   * content (overlay2's native diffs: a layer is unpacked into its own diff
+   * dir), so the layers of one chain, once created, may be unpacked at the
+   * same time. Absent or false: each layer is unpacked after its parent
+   * (vfs copies the parent's tree; a diff applied through a mount sees it).
+   */
+  independentDiffs?(): Promise<boolean>;
+
   /** Unmounts everything and releases resources; calling it twice is harmless. */
   dispose(): Promise<void>;
 }

@@ -2,7 +2,8 @@ import type { Readable } from 'node:stream';
 import type { Change, Logger } from '../../kernel/index.js';
 import { changesDirs, changesSize } from './changes.js';
 import { naiveDiff } from './naive-diff.js';
-import { applyLayerTar, type ApplyOptions } from './tar-applier.js';
+import type { ApplyOptions } from './tar-applier.js';
+import { applyLayerTarOffThread } from './tar-apply-thread.js';
 
 /** The trees of a layer and its parent (null for a base layer), checked to exist. */
 export type LayerDirs = (id: string, parent: string | null) => Promise<{ newDir: string; oldDir: string | null }>;
@@ -33,7 +34,7 @@ export class DirLayerDiffs {
 
   async applyDiff(id: string, parent: string | null, diff: Readable): Promise<number> {
     const { newDir } = await this.dirs(id, parent);
-    return applyLayerTar(newDir, diff, { whiteouts: 'remove', ...this.applyOptions, log: this.log });
+    return applyLayerTarOffThread(newDir, diff, { whiteouts: 'remove', ...this.applyOptions, log: this.log });
   }
 
   async diffSize(id: string, parent: string | null): Promise<number> {

@@ -84,7 +84,12 @@ interface OpenFile {
   mtime: Date;
 }
 
-class LayerUnpacker implements TarEntryHandler {
+/**
+ * The unpacker behind applyLayerTar, for a caller that feeds the tar itself
+ * (tar-apply-worker.ts: the same code on another thread). `root` must be a
+ * real path (no symlink in it).
+ */
+export class LayerUnpacker implements TarEntryHandler {
   size = 0;
   /** Absolute paths this layer created: an opaque marker keeps these (remove mode only). */
   private readonly unpacked = new Set<string>();
@@ -104,7 +109,7 @@ class LayerUnpacker implements TarEntryHandler {
    */
   private readonly ownsAsRoot = process.geteuid?.() === 0 && process.getegid?.() === 0;
 
-  constructor(private readonly root: string, private readonly opts: ApplyOptions) {
+  constructor(readonly root: string, private readonly opts: ApplyOptions) {
     this.dirs = new VerifiedDirs(root, lstatSync(root).gid === 0);
   }
 

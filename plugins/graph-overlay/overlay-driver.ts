@@ -45,7 +45,7 @@ import { checkLayerId, validLayerId } from '../graph-common/layer-id.js';
 import { applyThroughMount, withMountedTrees } from '../graph-common/mounted-trees.js';
 import { writeLayerTar } from '../graph-common/layer-tar-writer.js';
 import { exportChanges } from '../graph-common/naive-diff.js';
-import { applyLayerTar } from '../graph-common/tar-applier.js';
+import { applyLayerTarOffThread } from '../graph-common/tar-apply-thread.js';
 import { lstatOrNull } from '../graph-common/tree-walk.js';
 import { readXattrTree } from '../graph-common/xattrs.js';
 import { upperDirChanges, upperDirItems } from './overlay-diff.js';
@@ -284,10 +284,15 @@ export class OverlayDriver implements GraphDriver {
 
   async applyDiff(id: string, parent: string | null, diff: Readable): Promise<number> {
     if (await this.useNative(id, parent)) {
-      return applyLayerTar(this.layout.diff(id), diff, { whiteouts: 'overlay', log: this.log });
+      return applyLayerTarOffThread(this.layout.diff(id), diff, { whiteouts: 'overlay', log: this.log });
     }
     // Through the mount: deletions become whiteouts because overlay makes them so.
     return applyThroughMount(this, this.log, id, diff);
+  }
+
+  /** Native diffs are unpacked into the layer's own diff dir, whatever its lowers hold. */
+  async independentDiffs(): Promise<boolean> {
+    return (await this.naiveDiffReason()) === null;
   }
 
   async diffSize(id: string, parent: string | null): Promise<number> {

@@ -10,7 +10,7 @@ import { chainIds, shortId } from './digest.js';
 import type { ImageCore } from './image-core.js';
 import { diffIdsOf, parseImageConfig } from './image-config.js';
 import { rfc3339ToNs } from './go-format.js';
-import { DiffIdMismatchError } from './layer-store.js';
+import { DiffIdMismatchError, type ChainLayer } from './layer-store.js';
 import { readLoadManifest, verifyBlob } from './load-manifest.js';
 import { familiarString, parseNormalizedNamed } from './reference.js';
 
@@ -45,23 +45,31 @@ export async function loadImages(core: ImageCore, input: Readable, opts: { quiet
       const chain = chainIds(diffs);
       const held: string[] = [];
       try {
-        for (let i = 0; i < diffs.length; i++) {
-          if (core.layers.acquire(chain[i]!)) { held.push(chain[i]!); continue; }
-          const { path, blobDigest } = item.layers[i]!;
-          if (blobDigest) await verifyBlob(path, blobDigest);
-          // Large reads: the layer is unpacked chunk by chunk, and fewer, bigger chunks cost less per byte.
-          let raw: Readable = createReadStream(path, { highWaterMark: LAYER_READ_CHUNK });
-          if (!opts.quiet) {
-            const meter = progressMeter((await stat(path)).size, shortId(diffs[i]!), opts.out);
-            raw.on('error', (err) => meter.destroy(err));
-            raw = raw.pipe(meter);
-          }
+        // The layers the store has (a prefix of the chain: a layer's parents are always registered) are held;
+        // the rest are registered together, unpacked at once where the driver allows it.
+        let have = 0;
+        while (have < diffs.length && core.layers.acquire(chain[have]!)) held.push(chain[have++]!);
+        const missing = item.layers.slice(have).map(({ path, blobDigest }, k): ChainLayer => ({
+          diffId: diffs[have + k]!,
+          open: async () => {
+            if (blobDigest) await verifyBlob(path, blobDigest);
+            // Large reads: the layer is unpacked chunk by chunk, and fewer, bigger chunks cost less per byte.
+            let raw: Readable = createReadStream(path, { highWaterMark: LAYER_READ_CHUNK });
+            if (!opts.quiet) {
+              const meter = progressMeter((await stat(path)).size, shortId(diffs[have + k]!), opts.out);
+              raw.on('error', (err) => meter.destroy(err));
+              raw = raw.pipe(meter);
+            }
+            return decompressStream(raw);
+          },
+        }));
+        if (missing.length > 0) {
           try {
-            const rec = await core.layers.register(await decompressStream(raw), i === 0 ? null : chain[i - 1]!, diffs[i]);
-            held.push(rec.chainId);
+            const recs = await core.layers.registerChain(have === 0 ? null : chain[have - 1]!, missing);
+            for (const rec of recs) held.push(rec.chainId);
           } catch (err) {
             if (err instanceof DiffIdMismatchError) {
-              throw new InvalidParameterError(`invalid diffID for layer ${i}: expected "${err.expected}", got "${err.actual}"`);
+              throw new InvalidParameterError(`invalid diffID for layer ${have + (err.index ?? 0)}: expected "${err.expected}", got "${err.actual}"`);
             }
             throw err;
           }
