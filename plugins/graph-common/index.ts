@@ -4,7 +4,7 @@
  * host helpers they need (xattrs, device nodes, atomic files).
  */
 export { applyLayerTar, type ApplyOptions } from './tar-applier.js';
-export { applyLayerTarOffThread } from './tar-apply-thread.js';
+export { applyLayerTarOffThread, prewarmLayerWorkers } from './tar-apply-thread.js';
 export { writeLayerTar, type LayerItem, type LayerTarOptions } from './layer-tar-writer.js';
 export { naiveDiff, exportChanges } from './naive-diff.js';
 export { changesDirs, changesSize, ChangeKind, type ChangeSet } from './changes.js';

@@ -169,15 +169,32 @@ function workerFile(): string | null {
   return (resolvedFile = existsSync(candidate) ? candidate : null);
 }
 
-function takeWorker(file: string): Worker {
-  let w = idle.pop();
-  if (!w) {
-    const created = new Worker(file);
-    // An idle worker that dies (it should not) just leaves the pool; a busy one also fails its job (onWorkerError).
-    created.on('error', () => dead(created));
-    created.on('exit', () => dead(created));
-    w = created;
+/**
+ * Starts up to `n` workers ahead of the layers that will need them (a
+ * worker takes ~50-100 ms of CPU to boot; a `docker load` calls this when its
+ * upload starts, so the boot overlaps receiving the archive). Idle ones are
+ * kept anyway, up to the pool's size.
+ */
+export function prewarmLayerWorkers(n: number): void {
+  const file = workerFile();
+  if (file === null) return;
+  while (idle.length < Math.min(n, MAX_IDLE)) {
+    const w = newWorker(file);
+    w.unref();
+    idle.push(w);
   }
+}
+
+function newWorker(file: string): Worker {
+  const created = new Worker(file);
+  // An idle worker that dies (it should not) just leaves the pool; a busy one also fails its job (onWorkerError).
+  created.on('error', () => dead(created));
+  created.on('exit', () => dead(created));
+  return created;
+}
+
+function takeWorker(file: string): Worker {
+  const w = idle.pop() ?? newWorker(file);
   w.ref(); // a job in progress keeps the process alive
   busy.add(w);
   return w;

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ImportOptions } from '../../kernel/index.js';
 import type { ImageCore } from './image-core.js';
+import { prewarmLayerWorkers } from '../graph-common/tar-apply-thread.js';
 import { decompressStream } from './decompress.js';
 import { applyChanges } from './dockerfile-changes.js';
 import { formatRfc3339Nano, goJson, nowNs } from './go-format.js';
@@ -21,6 +22,7 @@ export async function importImage(core: ImageCore, tar: Readable, opts: ImportOp
   checkOs(platform.os);
   const ref = repoTagReference(opts.repo, opts.tag);
   const config = applyChanges({}, opts.changes);
+  prewarmLayerWorkers(1); // booting while the first bytes arrive and are sniffed for compression
   const layer = await core.layers.register(await decompressStream(tar), null);
   try {
     const created = formatRfc3339Nano(nowNs());

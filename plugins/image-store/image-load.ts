@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
 import { InvalidParameterError, type ImageConfig, type LoadOutput } from '../../kernel/index.js';
+import { prewarmLayerWorkers } from '../graph-common/tar-apply-thread.js';
 import { ExtractedArchive } from './archive-extract.js';
 import { decompressStream } from './decompress.js';
 import { chainIds, shortId } from './digest.js';
@@ -28,6 +29,7 @@ const LAYER_READ_CHUNK = 512 * 1024;
  * in any case, and at the next start if the daemon dies meanwhile.
  */
 export async function loadImages(core: ImageCore, input: Readable, opts: { quiet: boolean; out: LoadOutput }): Promise<void> {
+  prewarmLayerWorkers(2); // booting while the archive is received
   const dir = await mkdtemp(join(core.tmpRoot, 'load-'));
   try {
     const archive = await ExtractedArchive.extract(await decompressStream(input), dir);
