@@ -29,7 +29,9 @@ import { dirname, join } from 'node:path';
  * event conmon's eventfd reports for runc when the OOM killer is disabled).
  *
  * A shell script, not a Node process: nothing of it stays running except the
- * script's own exec'd successor.
+ * script's own exec'd successor. The script is forked by perl, which exits
+ * without waiting, so conmon (the subreaper) adopts it and is the only process
+ * that can reap it and read its exit status.
  */
 export const SHIM_SCRIPT = `#!/bin/sh
 # Written by berthd (plugins/exec-lxc/shim-script.ts); do not edit.
@@ -71,12 +73,24 @@ case "$cmd" in
   *) echo "exec-lxc shim: unsupported command: $cmd" >&2; exit 1 ;;
 esac
 [ -n "$pidfile" ] || { echo "exec-lxc shim: --pid-file missing" >&2; exit 1; }
-# An asynchronous command's stdin would be /dev/null: hand conmon's stdin over through fd 3.
-exec 3<&0
 cd /
-sh "$script" 0<&3 3<&- &
-printf '%s' "$!" > "$pidfile.tmp" && mv "$pidfile.tmp" "$pidfile"
-exit 0
+# perl forks the script, writes its pid and exits without ever waiting: the script is
+# adopted by conmon (the subreaper), the only process that may reap it. A shell must not be
+# its parent: dash reaps any child that ends while it still runs (on SIGCHLD, or waiting
+# for a foreground command), and a quick exec reaped there is lost to conmon, which then
+# finds no child to wait for and records -1 (docker exec exits 255). conmon reads the pid
+# file after the shim exited, so it is complete without a rename. The script keeps the
+# shim's stdio: conmon's pipes.
+exec perl -e '
+  my ($pidfile, $script) = @ARGV;
+  my $pid = fork;
+  defined $pid or die "exec-lxc shim: fork: $!\n";
+  if ($pid == 0) { exec("sh", $script) or die "exec-lxc shim: sh $script: $!\n"; }
+  open(my $f, ">", $pidfile) or die "exec-lxc shim: $pidfile: $!\n";
+  print $f $pid;
+  close($f) or die "exec-lxc shim: $pidfile: $!\n";
+  exit 0;
+' "$pidfile" "$script"
 `;
 
 /** Writes the shim (atomically, once per content) and returns its path. */
