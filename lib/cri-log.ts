@@ -1,3 +1,6 @@
+import { LOG_LINE_PARTIAL, LOG_LINE_STDERR, type LogLineBatch } from '../kernel/contracts/log-driver.js';
+import { pushLine } from './log-line-batch.js';
+
 /**
  * The CRI (k8s-file) log line, the format of an exec driver's output spool
  * (kernel/contracts/exec-driver.ts `OutputSpool`):
@@ -46,4 +49,100 @@ export function parseRfc3339Nano(s: string): bigint | undefined {
   const secs = Date.parse(`${m[1]}${m[3]}`);
   if (Number.isNaN(secs)) return undefined;
   return BigInt(secs) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
+/**
+ * The last time field seen and its value: lines the monitor wrote from one
+ * read of the process's pipe carry the same text, which is then compared as
+ * bytes instead of being parsed again.
+ */
+export class CriTimeCache {
+  private text = Buffer.alloc(64);
+  private len = -1;
+  nano: bigint | undefined;
+  /** Bumped whenever the value changes: callers compare this number, not the BigInt (a runtime call per line). */
+  generation = 0;
+
+  /** Sets `nano` to the time of `buf[start, end)` in Unix nanoseconds (undefined when it is not RFC 3339). */
+  parse(buf: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (n === this.len) {
+      const t = this.text;
+      let i = 0;
+      while (i < n && t[i] === buf[start + i]) i++;
+      if (i === n) return;
+    }
+    this.nano = parseRfc3339Nano(buf.toString('latin1', start, end));
+    this.generation++;
+    if (n <= this.text.length) {
+      buf.copy(this.text, 0, start, end);
+      this.len = n;
+    } else {
+      this.len = -1;
+    }
+  }
+}
+
+const STDOUT = Buffer.from('stdout ');
+const STDERR = Buffer.from('stderr ');
+
+/**
+ * Every complete CRI line of `buf[0, len)` into `batch` (whose `data` is
+ * `buf`), as offsets: no Buffer, string or object per line. Malformed lines
+ * are skipped, as splitCriLine rejects them. A line whose header (time,
+ * stream, tag and the separator after it) is byte for byte the previous
+ * line's — most lines of one read of the process's pipe — is taken without
+ * parsing it again. Returns the offset just after the last complete line.
+ */
+export function scanCriLines(buf: Buffer, len: number, batch: LogLineBatch, cache: CriTimeCache): number {
+  let from = 0;
+  let gen = -1;
+  let prevStart = -1;
+  let prevHeader = 0;
+  let prevFlags = 0;
+  const view = len === buf.length ? buf : buf.subarray(0, len);
+  for (let nl = view.indexOf(0x0a, 0); nl >= 0; nl = view.indexOf(0x0a, from)) {
+    const lineStart = from;
+    from = nl + 1;
+    if (prevStart >= 0 && nl - lineStart >= prevHeader) {
+      let i = 0;
+      while (i < prevHeader && buf[lineStart + i] === buf[prevStart + i]) i++;
+      if (i === prevHeader) {
+        pushLine(batch, lineStart + prevHeader, nl, prevFlags, batch.times.length - 1);
+        continue;
+      }
+    }
+    prevStart = -1;
+    // `<time> <stream> <F|P> <bytes>`: the time ends at the first space.
+    let s1 = lineStart;
+    while (s1 < nl && buf[s1] !== 0x20) s1++;
+    if (s1 + 9 > nl) continue;
+    let flags: number;
+    if (matches(buf, s1 + 1, STDOUT)) flags = 0;
+    else if (matches(buf, s1 + 1, STDERR)) flags = LOG_LINE_STDERR;
+    else continue;
+    const tag = buf[s1 + 8];
+    if (tag === 0x50) flags |= LOG_LINE_PARTIAL;
+    else if (tag !== 0x46) continue;
+    cache.parse(buf, lineStart, s1);
+    if (cache.nano === undefined) continue;
+    if (cache.generation !== gen || batch.times.length === 0) {
+      batch.times.push(cache.nano);
+      gen = cache.generation;
+    }
+    // As splitCriLine: the byte after the tag (a space) is not looked at; the body starts after it.
+    const bodyStart = Math.min(nl, s1 + 10);
+    pushLine(batch, bodyStart, nl, flags, batch.times.length - 1);
+    if (s1 + 10 <= nl) {
+      prevStart = lineStart;
+      prevHeader = s1 + 10 - lineStart;
+      prevFlags = flags;
+    }
+  }
+  return from;
+}
+
+function matches(buf: Buffer, at: number, word: Buffer): boolean {
+  for (let i = 0; i < word.length; i++) if (buf[at + i] !== word[i]) return false;
+  return true;
 }

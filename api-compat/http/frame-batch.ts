@@ -24,8 +24,13 @@ export class FrameBatch {
 
   /** Appends `prefix` (UTF-8 text), `line`, and a newline when `newline`, as one payload. */
   add(stream: StdStream, prefix: string, line: Buffer, newline: boolean): void {
+    this.addRange(stream, prefix, line, 0, line.length, newline);
+  }
+
+  /** The same for the line `data[start, end)` (a line of a LogLineBatch: no view made of it). */
+  addRange(stream: StdStream, prefix: string, data: Buffer, start: number, end: number, newline: boolean): void {
     const prefixBytes = prefix.length ? Buffer.byteLength(prefix) : 0;
-    const payload = prefixBytes + line.length + (newline ? 1 : 0);
+    const payload = prefixBytes + end - start + (newline ? 1 : 0);
     this.reserve(payload + 8);
     let o = this.used;
     if (!this.tty) {
@@ -38,7 +43,7 @@ export class FrameBatch {
       o += 8;
     }
     if (prefixBytes) o += this.buf.write(prefix, o, 'utf8');
-    o += line.copy(this.buf, o);
+    o += data.copy(this.buf, o, start, end);
     if (newline) this.buf[o++] = 0x0a;
     this.used = o;
   }

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { ExtensionPoint, InvalidParameterError, type ContainerService, type LogEntry } from '../../kernel/index.js';
+import { ExtensionPoint, InvalidParameterError, LOG_LINE_PARTIAL, LOG_LINE_STDERR, type ContainerService, type LogEntry } from '../../kernel/index.js';
 import type { ApiDeps } from '../http/api-context.js';
 import { queryBool, queryString } from '../http/query.js';
 import { defineRoute } from '../http/route.js';
@@ -31,7 +31,7 @@ export function containerLogRoutes(router: Router, deps: ApiDeps): void {
     const timestamps = queryBool(q.timestamps);
     const details = queryBool(q.details);
     const abort = new AbortController();
-    const { tty, entries } = await svc().logs(ctx.params.id!, {
+    const { tty, entries, batches } = await svc().logs(ctx.params.id!, {
       since: since === undefined ? undefined : parseTimestamp(since),
       until: until === undefined ? undefined : parseTimestamp(until),
       tail,
@@ -50,16 +50,45 @@ export function containerLogRoutes(router: Router, deps: ApiDeps): void {
         if (batch.size === 0) return true;
         return out.write(batch.take());
       };
+      /** Sends a full batch now (waiting while the client is behind), a partial one once the reader waits. */
+      const sent = async () => {
+        if (batch.size >= 256 * 1024) {
+          if (!flush()) await new Promise((r) => out.once('drain', r));
+        } else if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      };
       try {
-        for await (const e of entries) {
-          if (signal.aborted) break;
-          if ((e.stream === 'stdout' && !stdout) || (e.stream === 'stderr' && !stderr)) continue;
-          batch.add(e.stream === 'stderr' ? StdStream.Stderr : StdStream.Stdout, linePrefix(e, timestamps, details), e.line, !e.partial);
-          if (batch.size >= 256 * 1024) {
-            if (!flush()) await new Promise((r) => out.once('drain', r));
-          } else if (!scheduled) {
-            scheduled = true;
-            setImmediate(flush);
+        if (batches) {
+          // Lines straight from the reader's blocks into frames: no entry, Buffer or Date per line.
+          for await (const b of batches) {
+            if (signal.aborted) break;
+            let lastTime = -1;
+            let stamp = '';
+            for (let i = 0; i < b.count; i++) {
+              const f = b.flags[i]!;
+              const isErr = (f & LOG_LINE_STDERR) !== 0;
+              if (isErr ? !stderr : !stdout) continue;
+              let prefix = '';
+              if (timestamps || details) {
+                if (timestamps && b.timeIndex[i] !== lastTime) {
+                  lastTime = b.timeIndex[i]!;
+                  stamp = `${fixedTime(b.times[lastTime]!)} `;
+                }
+                prefix = (timestamps ? stamp : '') + (details ? detailsPrefix(b.attrs?.[i]) : '');
+              }
+              batch.addRange(isErr ? StdStream.Stderr : StdStream.Stdout, prefix, b.data, b.start[i]!, b.end[i]!, (f & LOG_LINE_PARTIAL) === 0);
+              if (batch.size >= 256 * 1024) await sent();
+            }
+            await sent();
+          }
+        } else {
+          for await (const e of entries) {
+            if (signal.aborted) break;
+            if ((e.stream === 'stdout' && !stdout) || (e.stream === 'stderr' && !stderr)) continue;
+            batch.add(e.stream === 'stderr' ? StdStream.Stderr : StdStream.Stdout, linePrefix(e, timestamps, details), e.line, !e.partial);
+            await sent();
           }
         }
       } catch (err) {
@@ -76,14 +105,18 @@ export function containerLogRoutes(router: Router, deps: ApiDeps): void {
 function linePrefix(e: LogEntry, timestamps: boolean, details: boolean): string {
   if (!timestamps && !details) return '';
   let prefix = '';
-  if (timestamps) prefix += `${logTime(e)} `;
-  if (details) prefix += `${Object.entries(e.attrs ?? {}).map(([k, v]) => `${k}=${v}`).join(',')} `;
+  if (timestamps) prefix += `${fixedTime(e.timeNano ?? BigInt(e.time.getTime()) * 1_000_000n)} `;
+  if (details) prefix += detailsPrefix(e.attrs);
   return prefix;
 }
 
+/** `k=v,…` of the log-opt attributes and a space. */
+function detailsPrefix(attrs: Record<string, string> | undefined): string {
+  return `${Object.entries(attrs ?? {}).map(([k, v]) => `${k}=${v}`).join(',')} `;
+}
+
 /** RFC 3339 with exactly nine fractional digits in UTC (jsonmessage.RFC3339NanoFixed). */
-function logTime(e: LogEntry): string {
-  const ns = e.timeNano ?? BigInt(e.time.getTime()) * 1_000_000n;
+function fixedTime(ns: bigint): string {
   const secs = ns / 1_000_000_000n;
   const frac = ns % 1_000_000_000n;
   return `${new Date(Number(secs) * 1000).toISOString().slice(0, 19)}.${String(frac).padStart(9, '0')}Z`;

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ConsoleSize, Resources, TaskStats } from './exec-driver.js';
 import type { ContainerConfig } from './image-store.js';
-import type { LogEntry } from './log-driver.js';
+import type { LogEntry, LogLineBatch } from './log-driver.js';
 
 /**
  * The container service: the keeper of every container's configuration and
@@ -68,8 +68,12 @@ export interface ContainerService {
    * and emits the container's `commit` event. Returns the image ID.
    */
   commit(ref: string, opts: CommitOptions): Promise<string>;
-  /** The container's stored log, and with `follow` what it writes next. */
-  logs(ref: string, opts: LogsRequest): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry> }>;
+  /**
+   * The container's stored log, and with `follow` what it writes next:
+   * `entries`, or the same read as `batches` when the log driver reads in
+   * batches (consume one of the two).
+   */
+  logs(ref: string, opts: LogsRequest): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry>; batches?: AsyncIterable<LogLineBatch> }>;
 
   /** `docker exec` create: returns the exec id. ConflictError unless the container is running and not paused. */
   createExec(ref: string, config: ExecCreateConfig): Promise<string>;

@@ -23,6 +23,7 @@ import {
   type GraphDriver,
   type ImageStore,
   type LogEntry,
+  type LogLineBatch,
   type Logger,
   type LogsRequest,
   type MountPoint,
@@ -50,6 +51,7 @@ import { HealthMonitor } from './health-monitor.js';
 import { chooseRuntime, validateHostConfig } from './host-config-rules.js';
 import { setupInitLayer } from './init-layer.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
+import { batchEntries } from '../../lib/log-line-batch.js';
 import { Lifecycle } from './lifecycle.js';
 import { LogBackend } from './log-backend.js';
 import { commandOf, mergeImageConfig } from './merge-image-config.js';
@@ -429,16 +431,20 @@ export class LocalContainerService implements ContainerService {
     return attachContainer(this.ctx, ref, req, connect, async (c) => (await this.readLogs(c, { follow: false })).entries);
   }
 
-  logs(ref: string, opts: LogsRequest): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry> }> {
+  logs(ref: string, opts: LogsRequest): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry>; batches?: AsyncIterable<LogLineBatch> }> {
     return this.readLogs(this.store.resolve(ref), opts);
   }
 
-  /** A running container's open log (so a follow ends when it stops), else what is stored. */
-  private async readLogs(c: ContainerRecord, opts: LogsRequest): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry> }> {
+  /** A running container's open log (so a follow ends when it stops), else what is stored; in batches when the driver reads so. */
+  private async readLogs(c: ContainerRecord, opts: LogsRequest): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry>; batches?: AsyncIterable<LogLineBatch> }> {
     const logger = this.lifecycle.live(c.Id)?.logger;
     const reader = logger ?? this.logBackend.reader(c, this.store.dir(c.Id));
-    const entries = reader.read({ since: opts.since, until: opts.until, tail: opts.tail, follow: opts.follow && logger !== undefined, signal: opts.signal });
-    return { tty: c.Config.Tty === true, entries };
+    const read = { since: opts.since, until: opts.until, tail: opts.tail, follow: opts.follow && logger !== undefined, signal: opts.signal };
+    const tty = c.Config.Tty === true;
+    if (!reader.readBatches) return { tty, entries: reader.read(read) };
+    // One read, taken now (a follow's start is fixed when it is asked for); the entries are the same batches, copied out.
+    const batches = reader.readBatches(read);
+    return { tty, entries: batchEntries(batches), batches };
   }
 
   async createExec(ref: string, config: ExecCreateConfig): Promise<string> {

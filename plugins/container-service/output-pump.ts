@@ -1,8 +1,9 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import type { ContainerLogger } from '../../kernel/index.js';
-import { parseCriLine, splitLines } from './cri-line.js';
+import { LOG_LINE_PARTIAL, LOG_LINE_STDERR, type ContainerLogger, type LogLineBatch } from '../../kernel/index.js';
+import { CriTimeCache, scanCriLines } from '../../lib/cri-log.js';
+import { lineEntry, newLineBatch } from '../../lib/log-line-batch.js';
 
 /** An attached client's output side. `end` is called when the container's output ends (it stopped). */
 export interface OutputSubscriber {
@@ -34,8 +35,7 @@ export class OutputPump {
   private readonly done: Promise<void>;
 
   private skip?: { timeNano: bigint; count: number };
-  private lastNano = -1n;
-  private lastDate = new Date(0);
+  private readonly times = new CriTimeCache();
 
   /**
    * `skipLogged`: the newest entry the log already holds (its time, and how
@@ -116,13 +116,19 @@ export class OutputPump {
     if (size === this.offset) return;
     const fh = await open(this.path, 'r');
     try {
-      const buf = Buffer.alloc(256 * 1024);
+      // One buffer per drain, read into after the torn line the last read left (no concat per read).
+      let buf = Buffer.allocUnsafe(READ_SIZE);
       while (!this.stopped) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset);
+        const carried = this.carry.length;
+        if (carried + READ_SIZE / 2 > buf.length) buf = Buffer.allocUnsafe(carried + READ_SIZE);
+        this.carry.copy(buf, 0);
+        const { bytesRead } = await fh.read(buf, carried, buf.length - carried, this.offset);
         if (bytesRead === 0) break;
-        const { lines, rest } = splitLines(this.carry, buf.subarray(0, bytesRead));
-        this.carry = rest;
-        await this.deliver(lines);
+        const len = carried + bytesRead;
+        const batch = newLineBatch(buf, 4096);
+        const consumed = scanCriLines(buf, len, batch, this.times);
+        this.carry = Buffer.from(buf.subarray(consumed, len));
+        await this.deliver(batch);
         this.offset += bytesRead;
       }
     } finally {
@@ -134,37 +140,27 @@ export class OutputPump {
   }
 
   /**
-   * Logs every line; clients get the lines of one read batched per stream
-   * (one frame per run of same-stream lines, as dockerd's copier writes
-   * what it read), which keeps big outputs cheap.
+   * Logs every line of a read (one batch for the logger, which encodes it
+   * into one write); clients get the lines batched per stream (one buffer
+   * per run of same-stream lines, as dockerd's copier writes what it read),
+   * which keeps big outputs cheap.
    */
-  private async deliver(lines: Buffer[]): Promise<void> {
-    let runStream: 'stdout' | 'stderr' | undefined;
-    let parts: Buffer[] = [];
-    for (const raw of lines) {
-      const rec = parseCriLine(raw);
-      if (!rec) continue;
-      if (this.skip) {
-        if (rec.timeNano < this.skip.timeNano) continue;
-        if (rec.timeNano === this.skip.timeNano && this.skip.count-- > 0) continue;
-        this.skip = undefined;
-      }
-      if (this.opts.logger) {
-        if (rec.timeNano !== this.lastNano) [this.lastNano, this.lastDate] = [rec.timeNano, new Date(Number(rec.timeNano / 1_000_000n))];
-        // No copy of the line: a logger consumes it during the call (ContainerLogger.write).
-        this.opts.logger.write({ stream: rec.stream, line: rec.bytes, time: this.lastDate, timeNano: rec.timeNano, partial: rec.partial });
-      }
-      if (this.subscribers.size === 0) continue;
-      const stream = this.opts.terminal ? 'stdout' : rec.stream;
-      if (stream !== runStream && parts.length) {
-        await this.send(runStream!, Buffer.concat(parts));
-        parts = [];
-      }
-      runStream = stream;
-      parts.push(rec.bytes);
-      if (!rec.partial) parts.push(NEWLINE);
+  private async deliver(batch: LogLineBatch): Promise<void> {
+    if (this.skip) this.skip = dropLogged(batch, this.skip);
+    if (batch.count === 0) return;
+    const logger = this.opts.logger;
+    if (logger?.writeBatch) logger.writeBatch(batch);
+    else if (logger) for (let i = 0; i < batch.count; i++) logger.write(lineEntry(batch, i, false));
+    if (this.subscribers.size === 0) return;
+    const { flags } = batch;
+    let runStart = 0;
+    // Runs are joined in order, each inside the bytes of its own lines (see joinLines).
+    for (let i = 1; i <= batch.count; i++) {
+      if (i < batch.count && (this.opts.terminal || (flags[i]! & LOG_LINE_STDERR) === (flags[runStart]! & LOG_LINE_STDERR))) continue;
+      const stderr = !this.opts.terminal && (flags[runStart]! & LOG_LINE_STDERR) !== 0;
+      await this.send(stderr ? 'stderr' : 'stdout', joinLines(batch, runStart, i));
+      runStart = i;
     }
-    if (parts.length) await this.send(runStream!, Buffer.concat(parts));
   }
 
   private async send(stream: 'stdout' | 'stderr', data: Buffer): Promise<void> {
@@ -196,4 +192,52 @@ function writable(sink: Writable, ...signals: AbortSignal[]): Promise<void> {
   });
 }
 
-const NEWLINE = Buffer.from('\n');
+/** How much of the spool one read takes. */
+const READ_SIZE = 256 * 1024;
+
+/**
+ * Drops the lines the log already holds (see skipLogged) from the front of a
+ * batch: they are the oldest, so once one line is newer the skip is over.
+ * Returns what is left of the skip (undefined once it is over).
+ */
+function dropLogged(batch: LogLineBatch, skip: { timeNano: bigint; count: number }): { timeNano: bigint; count: number } | undefined {
+  let first = 0;
+  let left: typeof skip | undefined = skip;
+  for (; first < batch.count; first++) {
+    const t = batch.times[batch.timeIndex[first]!]!;
+    if (t < skip.timeNano) continue;
+    if (t === skip.timeNano && skip.count-- > 0) continue;
+    left = undefined;
+    break;
+  }
+  if (first > 0) {
+    batch.start = batch.start.subarray(first);
+    batch.end = batch.end.subarray(first);
+    batch.flags = batch.flags.subarray(first);
+    batch.timeIndex = batch.timeIndex.subarray(first);
+    batch.count -= first;
+  }
+  return left;
+}
+
+/**
+ * Lines [from, to) of a batch as the process wrote them (each with its
+ * newline unless partial), in one new buffer. The lines are first moved
+ * together inside the batch's own buffer (never forward: each lands at or
+ * before where it was, after the lines before it), then copied out once:
+ * one native copy per line within a buffer is much cheaper than one between
+ * buffers. The batch's bytes are spent after this (the logger has encoded them).
+ */
+function joinLines(batch: LogLineBatch, from: number, to: number): Buffer {
+  const { data, start, end, flags } = batch;
+  const base = start[from]!;
+  let o = base;
+  for (let i = from; i < to; i++) {
+    const s = start[i]!;
+    const e = end[i]!;
+    if (s !== o) data.copyWithin(o, s, e);
+    o += e - s;
+    if ((flags[i]! & LOG_LINE_PARTIAL) === 0) data[o++] = 0x0a;
+  }
+  return Buffer.from(data.subarray(base, o));
+}

@@ -5,13 +5,15 @@ import {
   type ContainerLogger,
   type LogDriver,
   type LogEntry,
+  type LogLineBatch,
   type LogReadOptions,
   type LogReader,
   type Logger,
 } from '../../kernel/index.js';
 import { marshalAttrs, marshalEntry } from './json-log-line.js';
 import { extraAttributes } from './log-attrs.js';
-import { readLogFile } from './log-file-reader.js';
+import { marshalBatch } from './json-batch-encode.js';
+import { readLogBatches, readLogFile } from './log-file-reader.js';
 import { LogFileWriter } from './log-file-writer.js';
 import { DRIVER_NAME, mergeDaemonOptions, parseRotation, validateLogOptions } from './log-options.js';
 
@@ -32,6 +34,15 @@ class JsonFileLogger implements ContainerLogger {
     this.writer.write(marshalEntry(entry, this.attrsJson), entry);
   }
 
+  /** The batch encoded into one buffer during the call (its lines are views the caller reuses). */
+  writeBatch(batch: LogLineBatch): void {
+    const { data, ends, count } = marshalBatch(batch, this.attrsJson);
+    const { times, timeIndex } = batch;
+    const lastTimes = times.length === 1 ? undefined : timeIndex.slice(0, count);
+    const only = times[0]!;
+    this.writer.writeLines(data, ends, count, (i) => (lastTimes ? times[lastTimes[i]!]! : only));
+  }
+
   flush(): Promise<void> {
     return this.writer.flush();
   }
@@ -43,6 +54,10 @@ class JsonFileLogger implements ContainerLogger {
 
   read(opts?: LogReadOptions): AsyncIterable<LogEntry> {
     return readLogFile(this.path, this.maxFiles, opts);
+  }
+
+  readBatches(opts?: LogReadOptions): AsyncIterable<LogLineBatch> {
+    return readLogBatches(this.path, this.maxFiles, opts);
   }
 }
 
@@ -103,7 +118,7 @@ export class JsonFileDriver implements LogDriver {
       // Options that cannot open a log still leave its current file readable.
     }
     const path = this.logPath(info);
-    return { read: (opts) => readLogFile(path, maxFiles, opts) };
+    return { read: (opts) => readLogFile(path, maxFiles, opts), readBatches: (opts) => readLogBatches(path, maxFiles, opts) };
   }
 
   /** Closes the logs still open (their entries are flushed), so a shutdown loses nothing queued. */

@@ -4,7 +4,7 @@ import { formatStamp, parseLogTime } from './log-time.js';
 const HEX = '0123456789abcdef';
 
 /** Bytes that go into a JSON string as they are: printable ASCII but quote, backslash, <, >, & (1), all others 0. */
-const SAFE_BYTE = new Uint8Array(256);
+export const SAFE_BYTE = new Uint8Array(256);
 for (let b = 0x20; b < 0x80; b++) SAFE_BYTE[b] = 1;
 for (const c of '"\\<>&') SAFE_BYTE[c.charCodeAt(0)] = 0;
 
@@ -155,7 +155,7 @@ export function escapeJsonBytes(s: Buffer): Buffer {
 }
 
 /** Writes `s` as a JSON string into `out` at `o` (plus an escaped newline when `newline`); returns the end. */
-function escapeInto(s: Buffer, out: Buffer, o: number, newline: boolean): number {
+export function escapeInto(s: Buffer, out: Buffer, o: number, newline: boolean): number {
   const put = (str: string) => { o += out.write(str, o, 'latin1'); };
   out[o++] = 0x22;
   let run = 0;
@@ -185,7 +185,7 @@ function escapeInto(s: Buffer, out: Buffer, o: number, newline: boolean): number
 }
 
 /** Length of the valid UTF-8 sequence at `i` (Go's utf8.DecodeRune rules), 0 when invalid. */
-function utf8RuneLength(s: Buffer, i: number): number {
+export function utf8RuneLength(s: Buffer, i: number): number {
   const b0 = s[i]!;
   const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < s.length && s[i + k]! >= lo && s[i + k]! <= hi;
   if (b0 >= 0xc2 && b0 <= 0xdf) return cont(1) ? 2 : 0;

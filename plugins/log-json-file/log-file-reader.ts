@@ -1,11 +1,12 @@
 import { statSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import type { LogEntry, LogReadOptions } from '../../kernel/index.js';
+import { LOG_LINE_PARTIAL, LOG_LINE_STDERR, type LogEntry, type LogLineBatch, type LogReadOptions } from '../../kernel/index.js';
+import { batchEntries, newLineBatch, pushLine } from '../../lib/log-line-batch.js';
 import { compressedLastTime } from './gzip-extra.js';
-import { decodeEntry } from './json-log-line.js';
+import { JsonLineDecoder } from './json-batch-decode.js';
 import { acquireHub, peekHub, releaseHub, type LogFileHub } from './log-file-hub.js';
 import { toNano } from './log-time.js';
-import { FileSource, GzipSource, LineScanner, tailStart, type LogSource } from './log-sources.js';
+import { FileSource, GzipSource, LineScanner, tailStart, type LineBlock, type LogSource } from './log-sources.js';
 
 /** How long a follow sleeps between checks when no writer in this process will wake it (another process writes). */
 const POLL_EXTERNAL_MS = 200;
@@ -36,6 +37,11 @@ class Forwarder {
  * signal aborts, `until` passes, or the writer that was open closes.
  */
 export function readLogFile(path: string, maxFiles: number, opts: LogReadOptions = {}): AsyncGenerator<LogEntry> {
+  return batchEntries(readLogBatches(path, maxFiles, opts));
+}
+
+/** The same read in batches: each block of the file decoded in place (see JsonLineDecoder). */
+export function readLogBatches(path: string, maxFiles: number, opts: LogReadOptions = {}): AsyncGenerator<LogLineBatch> {
   // What the read starts from is taken now, when it is asked for, not when the generator first
   // runs (the API route awaits in between), as dockerd's ReadLogs does: a follow must end with the
   // writer open now even if that writer closes before the first read (the container exits), and
@@ -65,7 +71,7 @@ async function* read(
   opts: LogReadOptions,
   watched: { hub: LogFileHub; closes: number } | undefined,
   end: FileMark | undefined,
-): AsyncGenerator<LogEntry> {
+): AsyncGenerator<LogLineBatch> {
   const hub = acquireHub(path);
   const fwd = new Forwarder(toNano(opts.since), toNano(opts.until));
   // The writer open at the call closed since if its hub was dropped (-1 never equals a count).
@@ -79,6 +85,7 @@ async function* read(
       current = end ? await openMarked(path, maxFiles, end) : await openIfExists(path);
     });
     const scanner = new LineScanner();
+    const dec = new JsonLineDecoder();
     const cur = current ? new FileSource(current) : undefined;
     const curSize = cur ? (end && current ? end.size : await cur.size()) : 0;
     let pos = 0;
@@ -87,12 +94,10 @@ async function* read(
       const sources: Source[] = rotated.map((src) => ({ src, final: true }));
       if (cur) sources.push({ src: cur, end: curSize, final: false });
       for (const r of await tailRanges(sources, opts.tail ?? -1)) {
-        for await (const batch of scanner.lines(r.src, r.start, r.end, r.final)) {
-          for (const line of batch) {
-            const verdict = emit(line, fwd);
-            if (verdict === 'stop') return;
-            if (verdict) yield verdict;
-          }
+        for await (const block of scanner.blocks(r.src, r.start, r.end, r.final)) {
+          const { batches, stop } = decodeBlock(block, dec, fwd, {});
+          yield* batches;
+          if (stop) return;
         }
         if (r.src === cur) pos = scanner.consumed;
       }
@@ -126,20 +131,16 @@ async function* followFile(
   closesAtStart: number,
   fwd: Forwarder,
   signal: AbortSignal | undefined,
-): AsyncGenerator<LogEntry> {
+): AsyncGenerator<LogLineBatch> {
   const scanner = new LineScanner();
-  let lastSeen: bigint | undefined;
+  const dec = new JsonLineDecoder();
+  const seen: { last?: bigint } = {};
   /** Every line of `src` from `from`, through since/until; false once until has passed. */
-  const drain = async function* (src: LogSource, from: number, final: boolean): AsyncGenerator<LogEntry, boolean> {
-    for await (const batch of scanner.lines(src, from, undefined, final)) {
-      for (const line of batch) {
-        const entry = decodeEntry(line);
-        if (!entry) continue;
-        lastSeen = entry.timeNano;
-        const verdict = fwd.check(entry.timeNano!);
-        if (verdict === 'stop') return false;
-        if (verdict === 'emit') yield entry;
-      }
+  const drain = async function* (src: LogSource, from: number, final: boolean): AsyncGenerator<LogLineBatch, boolean> {
+    for await (const block of scanner.blocks(src, from, undefined, final)) {
+      const { batches, stop } = decodeBlock(block, dec, fwd, seen);
+      yield* batches;
+      if (stop) return false;
     }
     return true;
   };
@@ -164,7 +165,7 @@ async function* followFile(
           fh = undefined;
           let missed: LogSource[] = [];
           await hub.lock.read(async () => {
-            missed = await openMissed(path, maxFiles, old, lastSeen);
+            missed = await openMissed(path, maxFiles, old, seen.last);
             fh = await openIfExists(path);
           });
           try {
@@ -211,13 +212,49 @@ async function openMissed(path: string, maxFiles: number, old: { ino: number; de
   return out;
 }
 
-/** Decodes one stored line and applies since/until: the entry, undefined to skip, or 'stop'. */
-function emit(line: Buffer, fwd: Forwarder): LogEntry | undefined | 'stop' {
-  const entry = decodeEntry(line);
-  if (!entry) return undefined;
-  const verdict = fwd.check(entry.timeNano!);
-  if (verdict === 'stop') return 'stop';
-  return verdict === 'emit' ? entry : undefined;
+/**
+ * A block's lines through since/until, as batches over the block's bytes
+ * (one, unless a line decoded longer than it was stored and comes as its own
+ * batch). `stop` once an entry after `until` was met; `seen.last` is the
+ * time of the last log record met.
+ */
+function decodeBlock(block: LineBlock, dec: JsonLineDecoder, fwd: Forwarder, seen: { last?: bigint }): { batches: LogLineBatch[]; stop: boolean } {
+  const batches: LogLineBatch[] = [];
+  let batch = newLineBatch(block.data, block.count);
+  let lastGeneration = -1;
+  let stop = false;
+  for (let i = 0; i < block.count; i++) {
+    const kind = dec.decode(block.data, block.start[i]!, block.end[i]!);
+    if (kind === 'skip') continue;
+    seen.last = dec.nano;
+    const verdict = fwd.check(dec.nano);
+    if (verdict === 'stop') { stop = true; break; }
+    if (verdict === 'skip') continue;
+    if (kind === 'entry') {
+      if (batch.count > 0) batches.push(batch);
+      batches.push(entryBatch(dec.entry!));
+      batch = newLineBatch(block.data, block.count - i);
+      lastGeneration = -1;
+      continue;
+    }
+    if (batch.times.length === 0 || dec.timeGeneration !== lastGeneration) {
+      batch.times.push(dec.nano);
+      lastGeneration = dec.timeGeneration;
+    }
+    pushLine(batch, dec.bodyStart, dec.bodyEnd, dec.flags, batch.times.length - 1);
+    if (dec.attrs) (batch.attrs ??= [])[batch.count - 1] = dec.attrs;
+  }
+  if (batch.count > 0) batches.push(batch);
+  return { batches, stop };
+}
+
+/** One entry as a batch of its own. */
+function entryBatch(e: LogEntry): LogLineBatch {
+  const b = newLineBatch(e.line, 1);
+  b.times.push(e.timeNano!);
+  pushLine(b, 0, e.line.length, (e.stream === 'stderr' ? LOG_LINE_STDERR : 0) | (e.partial ? LOG_LINE_PARTIAL : 0), 0);
+  if (e.attrs) b.attrs = [e.attrs];
+  return b;
 }
 
 /** Rotated files, oldest (`.N-1`) first; `.i` is preferred over `.i.gz` (it exists while compression runs). */

@@ -18,7 +18,7 @@ import { stampNano, type LogStamp } from './log-time.js';
  * never waits on the disk.
  */
 export class LogFileWriter {
-  private readonly queue: Array<{ data: Buffer; time: LogStamp }> = [];
+  private readonly queue: QueuedWrite[] = [];
   private draining: Promise<void> | undefined;
   private compressing: Promise<void> = Promise.resolve();
   /** When the last entry written to the current file happened (for a compressed file's header). */
@@ -47,6 +47,18 @@ export class LogFileWriter {
   write(data: Buffer, time: LogStamp): void {
     if (this.closing) throw new Error('cannot write because the output file was closed');
     this.queue.push({ data, time });
+    this.draining ??= this.drain();
+  }
+
+  /**
+   * Queues many encoded lines in one buffer (line i ends at `ends[i]`, and
+   * happened at `timeOf(i)`): one write for all of them, split only where a
+   * rotation falls, which is the same place as with one `write` per line.
+   */
+  writeLines(data: Buffer, ends: Uint32Array, count: number, timeOf: (i: number) => LogStamp): void {
+    if (this.closing) throw new Error('cannot write because the output file was closed');
+    if (count === 0) return;
+    this.queue.push({ data, time: timeOf(count - 1), ends, count, timeOf });
     this.draining ??= this.drain();
   }
 
@@ -84,18 +96,35 @@ export class LogFileWriter {
       let pending = 0;
       let time = this.lastTime;
       for (const item of batch) {
-        if (this.opts.maxSize !== -1 && this.size + pending >= this.opts.maxSize) {
-          await this.append(chunks, time);
-          chunks = [];
-          pending = 0;
-          await this.rotate().catch((err: Error) => {
-            this.failure ??= new Error(`error rotating log file: ${err.message}`);
-            this.log.error('error rotating log file', { file: this.path, error: err });
-          });
+        let from = 0; // the first line of the item not queued yet (bytes from `item.data[offset]`)
+        let offset = 0;
+        const count = item.count ?? 1;
+        while (from < count) {
+          // Before each line, dockerd rotates once the file has reached max-size.
+          if (this.opts.maxSize !== -1 && this.size + pending >= this.opts.maxSize) {
+            await this.append(chunks, time);
+            chunks = [];
+            pending = 0;
+            await this.rotate().catch((err: Error) => {
+              this.failure ??= new Error(`error rotating log file: ${err.message}`);
+              this.log.error('error rotating log file', { file: this.path, error: err });
+            });
+          }
+          // As many lines as fit before the file reaches max-size (all of them without one); at least one.
+          let to = count;
+          if (item.ends && this.opts.maxSize !== -1) {
+            const room = this.opts.maxSize - this.size - pending;
+            to = from + 1;
+            while (to < count && item.ends[to - 1]! - offset < room) to++;
+          }
+          const stop = item.ends ? item.ends[to - 1]! : item.data.length;
+          const piece = offset === 0 && stop === item.data.length ? item.data : item.data.subarray(offset, stop);
+          chunks.push(piece);
+          pending += piece.length;
+          time = item.timeOf ? item.timeOf(to - 1) : item.time;
+          offset = stop;
+          from = to;
         }
-        chunks.push(item.data);
-        pending += item.data.length;
-        time = item.time;
       }
       await this.append(chunks, time);
     }
@@ -144,6 +173,16 @@ export class LogFileWriter {
       });
     }
   }
+}
+
+/** Encoded lines waiting for the drain: one line, or `count` lines ending at `ends`. */
+interface QueuedWrite {
+  data: Buffer;
+  /** When the (last) line happened. */
+  time: LogStamp;
+  ends?: Uint32Array;
+  count?: number;
+  timeOf?: (i: number) => LogStamp;
 }
 
 /** dockerd's rotate(): drop `.N-1`, move `.i-1` to `.i` down to `.2` (with `.gz` when compressing). */

@@ -87,50 +87,80 @@ export async function tailStart(src: LogSource, end: number, n: number): Promise
   return { start: 0, lines: end > 0 ? count + 1 : 0 };
 }
 
+/** Complete lines of one block of a file: line i is `data[start[i], end[i])`, without its newline. */
+export interface LineBlock {
+  data: Buffer;
+  count: number;
+  start: Uint32Array;
+  end: Uint32Array;
+}
+
 /**
  * Reads lines forward from a source, a block at a time (one await per 512 KiB,
- * not per line). `consumed` is the position just after the last complete line
- * returned: a follow resumes there, so a line that was only half written when
- * read is read again whole.
+ * not per line), as offsets into the block. `consumed` is the position just
+ * after the last complete line returned: a follow resumes there, so a line
+ * that was only half written when read is read again whole.
  */
 export class LineScanner {
   consumed = 0;
 
   /**
-   * The lines (without their newline) between `start` and `end`, or the end of
-   * the file when `end` is undefined, in batches. With `final`, a trailing
-   * piece without a newline is returned as a line too (a finished file). The
-   * buffers of a batch are valid until the next batch is asked for.
+   * The lines between `start` and `end`, or the end of the file when `end`
+   * is undefined, a block at a time. With `final`, a trailing piece without a
+   * newline is returned as a line too (a finished file). A block (its bytes
+   * too: a reader may decode lines in place) is valid until the next one is
+   * asked for.
    */
-  async *lines(src: LogSource, start: number, end: number | undefined, final: boolean): AsyncGenerator<Buffer[]> {
+  async *blocks(src: LogSource, start: number, end: number | undefined, final: boolean): AsyncGenerator<LineBlock> {
     // Bigger than the tail scan's block: a big log is read in fewer reads, each one an await and a syscall.
-    const buf = Buffer.alloc(SCAN_BLOCK);
+    let buf = Buffer.allocUnsafe(SCAN_BLOCK);
     let pos = start;
-    let carry: Buffer = Buffer.alloc(0);
+    let carried = 0;
+    let starts: Uint32Array = new Uint32Array(4096);
+    let ends: Uint32Array = new Uint32Array(4096);
     this.consumed = start;
     for (;;) {
       const want = end === undefined ? SCAN_BLOCK : Math.min(SCAN_BLOCK, end - pos);
       if (want <= 0) break;
-      const got = await src.read(buf.subarray(0, want), pos);
+      // The torn line the last block ended with stays at the front; the read goes after it.
+      if (carried + want > buf.length) {
+        const next = Buffer.allocUnsafe(carried + SCAN_BLOCK);
+        buf.copy(next, 0, 0, carried);
+        buf = next;
+      }
+      const got = await src.read(buf.subarray(carried, carried + want), pos);
       if (got === 0) break;
-      const chunk = carry.length ? Buffer.concat([carry, buf.subarray(0, got)]) : buf.subarray(0, got);
-      const chunkStart = pos - carry.length;
+      const chunkStart = pos - carried;
+      const len = carried + got;
       pos += got;
-      const batch: Buffer[] = [];
+      const view = buf.subarray(0, len);
+      let count = 0;
       let from = 0;
-      for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
-        batch.push(chunk.subarray(from, nl));
+      for (let nl = view.indexOf(0x0a, carried); nl >= 0; nl = view.indexOf(0x0a, from)) {
+        if (count === starts.length) [starts, ends] = [grow(starts, count), grow(ends, count)];
+        starts[count] = from;
+        ends[count++] = nl;
         from = nl + 1;
       }
-      carry = Buffer.from(chunk.subarray(from));
-      if (batch.length) {
+      if (count > 0) {
         this.consumed = chunkStart + from;
-        yield batch;
+        yield { data: view, count, start: starts, end: ends };
+        // Whatever the reader did to the block, the torn tail after its last line is untouched: move it to the front.
+        buf.copy(buf, 0, from, len);
       }
+      carried = len - from;
     }
-    if (final && carry.length > 0) {
+    if (final && carried > 0) {
       this.consumed = pos;
-      yield [carry];
+      starts[0] = 0;
+      ends[0] = carried;
+      yield { data: buf.subarray(0, carried), count: 1, start: starts, end: ends };
     }
   }
+}
+
+function grow(a: Uint32Array, used: number): Uint32Array {
+  const next = new Uint32Array(a.length * 2);
+  next.set(a.subarray(0, used));
+  return next;
 }

@@ -1,0 +1,136 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { silentLogger, type LogEntry, type LogLineBatch } from '../../../kernel/index.js';
+import { CriTimeCache, parseRfc3339Nano, scanCriLines, splitCriLine } from '../../../lib/cri-log.js';
+import { batchEntries, newLineBatch } from '../../../lib/log-line-batch.js';
+import { OutputPump } from '../../../plugins/container-service/output-pump.js';
+import { JsonFileDriver } from '../../../plugins/log-json-file/json-file-driver.js';
+import { marshalEntry } from '../../../plugins/log-json-file/json-log-line.js';
+
+/** A deterministic generator (xorshift32). */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x1_0000_0000;
+  };
+}
+
+/** Spool lines as conmon writes them, mixed with lines a reader must skip. */
+function spoolLines(r: () => number, n: number): string[] {
+  const times = ['2026-11-27T19:04:51.123456789+00:00', '2026-11-27T19:04:51.123456789+00:00', '2026-11-27T20:04:51.5+01:00', '2026-11-27T19:04:52Z', '2026-11-27T19:04:52.000000001Z'];
+  const bodies = ['hello', '', 'tab\there "quoted" <&>', 'ünïcödé ✓', 'x'.repeat(300), ' leading space'];
+  const odd = ['garbage', '2026-11-27T19:04:52Z stdin F nope', '2026-11-27T19:04:52Z stdout X nope', 'not-a-time stdout F dropped', '2026-11-27T19:04:52Z stdout', '2026-11-27T19:04:52Z stdout F', '2026-11-27T19:04:52Z stderr PXglued'];
+  const out: string[] = [];
+  let t = times[0]!;
+  for (let i = 0; i < n; i++) {
+    if (r() < 0.1) { out.push(odd[Math.floor(r() * odd.length)]!); continue; }
+    if (r() < 0.2) t = times[Math.floor(r() * times.length)]!;
+    const stream = r() < 0.3 ? 'stderr' : 'stdout';
+    const tag = r() < 0.2 ? 'P' : 'F';
+    out.push(`${t} ${stream} ${tag} ${bodies[Math.floor(r() * bodies.length)]}`);
+  }
+  return out;
+}
+
+class Collect extends Writable {
+  readonly chunks: Buffer[] = [];
+  override _write(c: Buffer, _e: BufferEncoding, cb: () => void): void { this.chunks.push(c); cb(); }
+  bytes(): Buffer { return Buffer.concat(this.chunks); }
+}
+
+describe('spool lines in batches', () => {
+  const dirs: string[] = [];
+  after(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
+
+  it('scans a read buffer to the lines, streams, tags and times splitCriLine gives line by line', () => {
+    const r = rng(7);
+    const cache = new CriTimeCache();
+    for (let round = 0; round < 50; round++) {
+      const lines = spoolLines(r, 80);
+      const torn = '2026-11-27T19:04:52Z stdout F torn';
+      const buf = Buffer.from(`${lines.join('\n')}\n${torn}`);
+      const batch = newLineBatch(buf, 4);
+      const consumed = scanCriLines(buf, buf.length, batch, cache);
+      assert.equal(consumed, buf.length - torn.length, 'a line without its newline is left for the next read');
+      const want = lines.flatMap((l) => {
+        const f = splitCriLine(Buffer.from(l));
+        const nano = f && parseRfc3339Nano(f.timeText);
+        return f && nano !== undefined ? [{ stream: f.stream, partial: f.partial, body: f.body.toString(), nano }] : [];
+      });
+      const got = [];
+      for (let i = 0; i < batch.count; i++) {
+        got.push({ stream: batch.flags[i]! & 1 ? 'stderr' : 'stdout', partial: (batch.flags[i]! & 2) !== 0, body: buf.toString('utf8', batch.start[i], batch.end[i]), nano: batch.times[batch.timeIndex[i]!]! });
+      }
+      assert.deepEqual(got, want, `round ${round}`);
+    }
+  });
+
+  it('pumps a spool to a json-file log and framed clients byte for byte, stdout and stderr apart, partial lines joined', async () => {
+    const r = rng(11);
+    const dir = await mkdtemp(join(tmpdir(), 'berth-pumpbatch-'));
+    dirs.push(dir);
+    const spool = join(dir, 'output.log');
+    // More than one read of the pump, so lines torn across reads are joined again.
+    const lines = spoolLines(r, 6000);
+    await writeFile(spool, `${lines.join('\n')}\n`);
+    const driver = new JsonFileDriver('json-file', {}, silentLogger);
+    const info = { containerId: 'c1', dir, config: {} };
+    const logger = await driver.open(info);
+    const out = new Collect();
+    const err = new Collect();
+    const pump = new OutputPump(spool, 0, { terminal: false, logger });
+    pump.subscribe({ stdout: out, stderr: err, end: () => undefined });
+    await pump.finish();
+    await logger.close();
+
+    const parsed = lines.flatMap((l) => {
+      const f = splitCriLine(Buffer.from(l));
+      const nano = f && parseRfc3339Nano(f.timeText);
+      return f && nano !== undefined ? [{ ...f, nano }] : [];
+    });
+    const text = (s: 'stdout' | 'stderr') => Buffer.concat(parsed.filter((p) => p.stream === s).flatMap((p) => (p.partial ? [p.body] : [p.body, Buffer.from('\n')])));
+    assert.deepEqual(out.bytes(), text('stdout'));
+    assert.deepEqual(err.bytes(), text('stderr'));
+    const want = Buffer.concat(parsed.map((p) => {
+      const e: LogEntry = { stream: p.stream, line: p.body, time: new Date(0), timeNano: p.nano };
+      if (p.partial) e.partial = true;
+      return marshalEntry(e);
+    }));
+    assert.deepEqual(await readFile(driver.logPath(info)), want, 'the log holds what one marshalEntry per line writes');
+
+    // Read back in batches and entry by entry: the same lines.
+    const reader = driver.reader(info);
+    const fromBatches: string[] = [];
+    for await (const b of reader.readBatches!({}) as AsyncIterable<LogLineBatch>) {
+      for (let i = 0; i < b.count; i++) fromBatches.push(`${b.flags[i]}:${b.times[b.timeIndex[i]!]}:${b.data.toString('latin1', b.start[i], b.end[i])}`);
+    }
+    const fromEntries: string[] = [];
+    for await (const e of batchEntries(reader.readBatches!({ tail: -1 }))) fromEntries.push(`${(e.stream === 'stderr' ? 1 : 0) | (e.partial ? 2 : 0)}:${e.timeNano}:${e.line.toString('latin1')}`);
+    const wantLines = parsed.map((p) => `${(p.stream === 'stderr' ? 1 : 0) | (p.partial ? 2 : 0)}:${p.nano}:${p.body.toString('latin1')}`);
+    assert.deepEqual(fromBatches, wantLines);
+    assert.deepEqual(fromEntries, wantLines);
+  });
+
+  it('sends a TTY\'s lines (both streams) to stdout only, in order', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-pumpbatch-'));
+    dirs.push(dir);
+    const spool = join(dir, 'output.log');
+    await writeFile(spool, '2026-11-27T19:00:00Z stdout P a\n2026-11-27T19:00:00Z stderr F b\n2026-11-27T19:00:00Z stdout F c\r\n');
+    const out = new Collect();
+    const err = new Collect();
+    const pump = new OutputPump(spool, 0, { terminal: true });
+    pump.subscribe({ stdout: out, stderr: err, end: () => undefined });
+    await pump.finish();
+    assert.equal(out.bytes().toString(), 'ab\nc\r\n');
+    assert.equal(err.bytes().length, 0);
+  });
+});
