@@ -134,7 +134,8 @@ export interface Process {
   readonly id: string;
   /** Host pid of the process; 0 before start (exec) or after exit is unknown. */
   readonly pid: number;
-  readonly output: OutputSpool;
+  /** Where the output is kept; none for an exec whose output goes only to its streams. */
+  readonly output?: OutputSpool;
   start(): Promise<void>;
   /** Signal by name ("SIGTERM", "TERM") or number. ConflictError when not running. */
   kill(signal: string | number): Promise<void>;
@@ -148,6 +149,7 @@ export interface Process {
 
 export interface Task extends Process {
   readonly runtime: string;
+  readonly output: OutputSpool;
   status(): Promise<TaskStatus>;
   pause(): Promise<void>;
   resume(): Promise<void>;

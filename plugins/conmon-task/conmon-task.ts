@@ -18,9 +18,14 @@ import { readExit, waitForExit } from '../exec-libcontainer/exit-watch.js';
 import type { OciSpec } from '../exec-libcontainer/oci-types.js';
 import { connectIo, type IoConnection, type ProcessEndpoints } from '../exec-libcontainer/process-io.js';
 import { signalName } from '../exec-libcontainer/signals.js';
-import type { ConmonExecProcess } from './conmon-exec.js';
 import { assertValidId } from './ids.js';
 import type { ConmonTaskFiles, ConmonTaskRecord } from './task-layout.js';
+
+/** An exec process as the task keeps it: the contract's Process, and a way to stop following it. */
+export interface ExecHandle extends Process {
+  /** Stops delivering output and stdin (driver dispose); the process keeps running. */
+  detachAll(): void;
+}
 
 /** What a task needs from its driver, whatever the runtime. */
 export interface ConmonTaskDeps {
@@ -46,7 +51,7 @@ export abstract class ConmonTask<F extends ConmonTaskFiles, R extends ConmonTask
   private exitPromise?: Promise<ExitStatus>;
   private exit?: ExitStatus;
   private readonly ios: IoConnection[] = [];
-  private readonly execs = new Map<string, ConmonExecProcess>();
+  private readonly execs = new Map<string, ExecHandle>();
   private readonly abort = new AbortController();
 
   constructor(readonly files: F, readonly record: R, protected readonly deps: D, initial: TaskStatus) {
@@ -76,7 +81,7 @@ export abstract class ConmonTask<F extends ConmonTaskFiles, R extends ConmonTask
   /** Every pid of a task that is not stopped. */
   protected abstract listPids(): Promise<number[]>;
   /** Builds (does not start) an exec process from the container's spec. */
-  protected abstract newExec(execId: string, spec: OciSpec, config: ExecProcessConfig, io: TaskIO): Promise<ConmonExecProcess>;
+  protected abstract newExec(execId: string, spec: OciSpec, config: ExecProcessConfig, io: TaskIO): Promise<ExecHandle>;
   abstract resize(size: ConsoleSize): Promise<void>;
 
   /** conmon's OOM marker, for runtimes whose cgroup outlives the process long enough to see it. */

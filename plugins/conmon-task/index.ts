@@ -5,7 +5,7 @@
  * and the driver's task table, create steps, restore and dispose.
  */
 export { ConmonTaskFiles, type ConmonTaskRecord } from './task-layout.js';
-export { ConmonTask, type ConmonTaskDeps } from './conmon-task.js';
+export { ConmonTask, type ConmonTaskDeps, type ExecHandle } from './conmon-task.js';
 export { ConmonExecProcess, type ConmonExecContext, type ExecLaunch } from './conmon-exec.js';
 export { ConmonDriver, saveRecord, type ConmonDriverOptions, type TaskLaunch } from './conmon-driver.js';
 export { detectCgroupVersion } from './cgroup-version.js';

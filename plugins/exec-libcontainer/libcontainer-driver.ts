@@ -11,6 +11,7 @@ import {
   type TaskStatus,
 } from '../../kernel/index.js';
 import { ConmonDriver, type ConmonDriverOptions } from '../conmon-task/index.js';
+import { FifoPool } from './fifo-pool.js';
 import { OciTask } from './oci-task.js';
 import { RuntimeCli } from './runc-cli.js';
 import { TaskFiles, type TaskRecord } from './task-files.js';
@@ -28,6 +29,8 @@ export interface LibcontainerOptions extends ConmonDriverOptions {
   /** Runtime name → binary; `runc` plus daemon.json `runtimes`. */
   runtimes: Record<string, RuntimeSpec>;
   defaultRuntime: string;
+  /** `mkfifo`, for the pipes of execs without a terminal; without it they run under conmon too. */
+  mkfifoPath?: string;
   log?: Logger;
 }
 
@@ -42,9 +45,11 @@ export interface LibcontainerOptions extends ConmonDriverOptions {
  */
 export class LibcontainerDriver extends ConmonDriver<TaskFiles, TaskRecord, OciTask> implements ExecDriver {
   readonly capabilities: ReadonlySet<ExecCapability>;
+  private readonly fifos?: FifoPool;
 
   constructor(private readonly o: LibcontainerOptions) {
     super(o);
+    if (o.mkfifoPath) this.fifos = new FifoPool(join(o.stateDir, 'fifos'), o.mkfifoPath);
     if (!o.runtimes[o.defaultRuntime]) throw new InvalidParameterError(`specified default runtime '${o.defaultRuntime}' does not exist`);
     const caps: ExecCapability[] = ['tty', 'resize', 'pause', 'exec', 'pids', 'stats', 'update', 'oom-detection', 'live-restore'];
     if (o.socatPath) caps.push('stdin');
@@ -114,7 +119,7 @@ export class LibcontainerDriver extends ConmonDriver<TaskFiles, TaskRecord, OciT
   protected newTask(files: TaskFiles, record: TaskRecord, status: TaskStatus): OciTask {
     // The runtime recorded at create, even if daemon.json no longer names it.
     const cli = recordedCli(record);
-    return new OciTask(files, record, { cli, conmonPath: this.o.conmonPath, socatPath: this.o.socatPath, forget: this.forget }, status);
+    return new OciTask(files, record, { cli, conmonPath: this.o.conmonPath, socatPath: this.o.socatPath, fifos: this.fifos, forget: this.forget }, status);
   }
 
   protected async restoredStatus(_files: TaskFiles, record: TaskRecord): Promise<TaskStatus> {

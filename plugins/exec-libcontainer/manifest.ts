@@ -56,6 +56,7 @@ export default definePlugin<ExecDriver, LibcontainerConfig>({
       defaultRuntime,
       conmonPath: conmon,
       socatPath: findBinary(ctx.config.socat ?? 'socat'),
+      mkfifoPath: findBinary('mkfifo'),
       cgroupParent: ctx.daemon['cgroup-parent'] || undefined,
       initPath: findBinary(ctx.daemon['init-path'] || 'docker-init', ['/usr/libexec/docker']),
       log: ctx.log,

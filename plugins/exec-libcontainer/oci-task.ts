@@ -7,17 +7,21 @@ import {
 } from '../../kernel/index.js';
 import { ConmonTask, type ConmonTaskDeps } from '../conmon-task/index.js';
 import { ExecProcess } from './exec-process.js';
+import type { FifoPool } from './fifo-pool.js';
 import { buildExecProcess } from './oci-spec.js';
 import { ociResources } from './oci-resources.js';
 import type { OciSpec } from './oci-types.js';
 import { resizeTerminal } from './process-io.js';
 import type { RuntimeCli } from './runc-cli.js';
+import { RuntimeExecProcess } from './runtime-exec.js';
 import { translateStartError } from './start-errors.js';
 import type { TaskFiles, TaskRecord } from './task-files.js';
 
 /** Tools the task borrows from its driver. */
 export interface TaskDeps extends ConmonTaskDeps {
   cli: RuntimeCli;
+  /** Pipes for execs the runtime runs as berthd's child; without them every exec runs under conmon. */
+  fifos?: FifoPool;
 }
 
 /**
@@ -68,8 +72,23 @@ export class OciTask extends ConmonTask<TaskFiles, TaskRecord, TaskDeps> {
     });
   }
 
-  protected async newExec(execId: string, spec: OciSpec, config: ExecProcessConfig, io: TaskIO): Promise<ExecProcess> {
+  /**
+   * An exec without a terminal is the runtime's own child (runtime-exec.ts):
+   * no monitor, no spool, output straight to the streams. A TTY exec runs
+   * under conmon, which takes the pty from the runtime's console socket (Node
+   * cannot receive a file descriptor).
+   */
+  protected async newExec(execId: string, spec: OciSpec, config: ExecProcessConfig, io: TaskIO): Promise<ExecProcess | RuntimeExecProcess> {
     const processSpec = await buildExecProcess(spec, config, this.record.rootfs, this.record.user);
+    if (!processSpec.terminal && this.deps.fifos) {
+      return new RuntimeExecProcess(execId, processSpec, io, {
+        containerId: this.record.id,
+        runtimePath: this.record.runtimePath,
+        runtimeArgs: [...this.record.runtimeArgs, '--root', this.record.runtimeRoot],
+        dir: this.files.execDir(execId),
+        fifos: this.deps.fifos,
+      });
+    }
     return new ExecProcess(execId, processSpec, io, {
       record: this.record,
       dir: this.files.execDir(execId),

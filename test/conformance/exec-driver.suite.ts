@@ -214,6 +214,67 @@ export function execDriverSuite(name: string, factory: ExecDriverFactory, opts: 
       assert.equal(code, 127);
     });
 
+    it('reports an exec of a file that is not executable as 126', async () => {
+      const c = await create(['sleep', '1000']);
+      await c.task.start();
+      let code: number | undefined;
+      try {
+        const p = await c.task.exec('noexec', { Cmd: ['/etc/passwd'] }, { terminal: false });
+        await p.start();
+        code = (await p.wait()).exitCode;
+      } catch (err) {
+        assert.ok(err instanceof TaskStartError, String(err));
+        code = err.exitCode;
+      }
+      assert.equal(code, 126);
+    });
+
+    it('gives an exec pipes as stdio: /dev/stdout and /dev/stderr open as with containerd', async () => {
+      const c = await create(['sleep', '1000']);
+      await c.task.start();
+      const out = new Collector();
+      const err = new Collector();
+      const p = await c.task.exec('devstdio', { Cmd: ['sh', '-c', 'echo to-out > /dev/stdout && echo to-err > /dev/stderr'] }, { terminal: false, stdout: out, stderr: err });
+      await p.start();
+      assert.equal((await p.wait()).exitCode, 0);
+      await Promise.all([out.ended, err.ended]);
+      assert.equal(out.text(), 'to-out\n');
+      assert.equal(err.text(), 'to-err\n');
+    });
+
+    it('feeds an exec stdin and closes it at its end; kill signals a running exec (128+n), not a finished one', async () => {
+      const c = await create(['sleep', '1000']);
+      await c.task.start();
+      const stdin = new PassThrough();
+      const out = new Collector();
+      const p = await c.task.exec('stdin1', { Cmd: ['sh', '-c', 'cat; echo eof'] }, { terminal: false, stdin, stdinOnce: true, stdout: out, stderr: new Collector() });
+      await p.start();
+      stdin.end('fed\n');
+      assert.equal((await p.wait()).exitCode, 0);
+      await out.ended;
+      assert.equal(out.text(), 'fed\neof\n');
+      await assert.rejects(p.kill('SIGTERM'), ConflictError);
+
+      const sleeper = await c.task.exec('sleeper', { Cmd: ['sleep', '1000'] }, { terminal: false, stdout: new Collector(), stderr: new Collector() });
+      await sleeper.start();
+      assert.ok(sleeper.pid > 0);
+      await sleeper.kill('SIGKILL');
+      assert.equal((await sleeper.wait()).exitCode, 137);
+    });
+
+    it('ends an exec when its task is killed', async () => {
+      const c = await create(['sleep', '1000']);
+      await c.task.start();
+      const out = new Collector();
+      const p = await c.task.exec('orphan', { Cmd: ['sleep', '1000'] }, { terminal: false, stdout: out, stderr: new Collector() });
+      await p.start();
+      await c.task.kill('SIGKILL');
+      await c.task.wait();
+      // The kernel kills the rest of the pid namespace (137 from runc; lxc-attach reports its own status).
+      assert.notEqual((await p.wait()).exitCode, 0);
+      await out.ended;
+    });
+
     it('refuses exec in a stopped task', async () => {
       const r = await run(['true']);
       await assert.rejects(r.task.exec('late', { Cmd: ['true'] }, { terminal: false }), ConflictError);

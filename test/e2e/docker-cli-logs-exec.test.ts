@@ -115,6 +115,24 @@ describe('docker logs, exec and attach with the real CLI', { skip }, () => {
     assert.match(stopped.stderr, /Container [0-9a-f]{64} is not running/);
   });
 
+  it('docker exec: /dev/stdout and /dev/stderr open (pipes), 126 for a file that is not executable, exec_create/exec_start/exec_die events', () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const r = c.d.docker(['exec', 'talker', 'sh', '-c', 'echo via-dev-stdout > /dev/stdout; echo via-dev-stderr > /dev/stderr; exit 4']);
+    assert.equal(r.status, 4, r.stderr);
+    assert.equal(r.stdout, 'via-dev-stdout\n');
+    assert.equal(r.stderr, 'via-dev-stderr\n');
+    const denied = c.d.docker(['exec', 'talker', '/etc/passwd']);
+    assert.equal(denied.status, 126);
+    assert.match(denied.stdout + denied.stderr, /permission denied/);
+    const until = Math.floor(Date.now() / 1000) + 1;
+    const events = c.d.docker(['events', '--since', String(since), '--until', String(until), '--filter', 'container=talker', '--filter', 'event=exec_create', '--filter', 'event=exec_start', '--filter', 'event=exec_die', '--format', '{{.Action}} {{index .Actor.Attributes "exitCode"}}']);
+    assert.equal(events.status, 0, events.stderr);
+    const lines = events.stdout.trim().split('\n');
+    const cmd = 'sh -c echo via-dev-stdout > /dev/stdout; echo via-dev-stderr > /dev/stderr; exit 4';
+    const mine = lines.slice(lines.indexOf(`exec_create: ${cmd} `));
+    assert.deepEqual(mine.filter((l) => l.includes('via-dev-stdout') || l.startsWith('exec_die')).slice(0, 3), [`exec_create: ${cmd} `, `exec_start: ${cmd} `, 'exec_die 4']);
+  });
+
   it('docker exec -i feeds stdin; exec -d runs in the background', async () => {
     const r = c.d.docker(['exec', '-i', 'talker', 'sh', '-c', 'cat; echo eof'], { input: 'piped\n' });
     assert.equal(r.status, 0, r.stderr);

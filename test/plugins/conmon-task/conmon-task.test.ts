@@ -105,7 +105,7 @@ describe('conmon-task: the Task state machine shared by the conmon drivers', () 
     const p = await t.exec('e1', { Cmd: ['ls'] }, { terminal: false });
     assert.equal(p.id, 'e1');
     assert.deepEqual(t.lastExecSpec?.process.args, ['sh']);
-    assert.equal(p.output.path, files.execOutput('e1'));
+    assert.equal(p.output?.path, files.execOutput('e1'));
     await assert.rejects(t.exec('e1', { Cmd: ['ls'] }, { terminal: false }), (e: Error) => e instanceof ConflictError && e.message === 'exec e1 already exists');
     // Not started: an exec cannot be signalled or waited for.
     await assert.rejects(p.kill('SIGTERM'), /exec e1 is not running/);

@@ -12,6 +12,7 @@ const runc = findBinary('runc');
 const crun = findBinary('crun');
 const conmon = findBinary('conmon');
 const socat = findBinary('socat');
+const mkfifo = findBinary('mkfifo');
 
 function open(runtime: string, path: string) {
   return async (root: string) =>
@@ -23,6 +24,7 @@ function open(runtime: string, path: string) {
       defaultRuntime: runtime,
       conmonPath: conmon!,
       socatPath: socat,
+      mkfifoPath: mkfifo,
     });
 }
 
