@@ -2,14 +2,20 @@
 // Containers, side by side in one run on one machine: berthd, plain runc,
 // and (when installed) dockerd as the baseline.
 //
-//   node bench/containers.mjs [--runs N] [--no-dockerd] [--cpu-prof DIR] [--only list,output]
+//   node bench/containers.mjs [--runs N] [--no-dockerd] [--cpu-prof DIR] [--only list,output] [--compare DIR]
 //
 // Measured for each daemon, against a fresh instance on its own temp dirs
 // (dockerd in its own network namespace, no iptables, no bridge, stopped by
 // PID), with a busybox image imported from the same tar:
 //   run       `docker run --rm <busybox> true`, CLI spawn → exit (median of N);
 //             next to `runc run` of an equivalent bundle (same rootfs, `true`)
-//   exec      `docker exec c true` into a running container (median of N)
+//   exec      `docker exec c true` into a running container (median of N); for
+//             berthd in the same rounds, interleaved: bare `runc exec` into the
+//             same container (the runtime's own floor), `docker exec` into a
+//             crun container and bare `crun exec` into it (when crun is
+//             installed; on a cgroup hybrid host, which crun refuses, that
+//             berthd runs in a private mount namespace without the v2 mount),
+//             and with --compare DIR a berthd built in another checkout (A/B)
 //   lifecycle create → start → wait → rm through the Engine API, 8 workers
 //             (containers per second over 40)
 //   list      GET /containers/json?all=1 with 100 containers, 16 concurrent
@@ -102,16 +108,18 @@ async function waitReady(socket, isAlive, what) {
   }
 }
 
-async function startBerthd() {
+/** A berthd on its own temp dirs; `o.root` another checkout's build, `o.config` more daemon.json, `o.wrap` a command it runs under. */
+async function startBerthd(o = {}) {
   const dir = mkdtempSync(join(base, 'berthd-'));
   const socket = join(dir, 'berth.sock');
   const cfg = join(dir, 'daemon.json');
   // No host networking (default bridge, iptables chains, ip_forward): benches and tests run side by side.
-  writeFileSync(cfg, JSON.stringify({ 'cgroup-parent': `/berth-bench-${process.pid}`, bridge: 'none', iptables: false, 'ip-forward': false }));
+  writeFileSync(cfg, JSON.stringify({ 'cgroup-parent': `/berth-bench-${process.pid}`, bridge: 'none', iptables: false, 'ip-forward': false, ...o.config }));
   const argv = ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid')];
-  const child = cpuProfDir === null
-    ? spawnDaemon(join(root, 'bin/berthd'), argv, { stdio: ['ignore', 'ignore', 'inherit'] })
-    : spawnDaemon(process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, join(root, 'bin/launch.cjs'), ...argv], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const [cmd, cmdArgs] = cpuProfDir === null
+    ? [join(o.root ?? root, 'bin/berthd'), argv]
+    : [process.execPath, ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, join(o.root ?? root, 'bin/launch.cjs'), ...argv]];
+  const child = o.wrap ? spawnDaemon(o.wrap[0], [...o.wrap.slice(1), cmd, ...cmdArgs], { stdio: ['ignore', 'ignore', 'inherit'] }) : spawnDaemon(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
   const entry = { pid: child.pid, name: 'berthd', exited: new Promise((r) => child.once('exit', r)) };
   started.push(entry);
   await waitReady(socket, () => child.exitCode === null, 'berthd');
@@ -226,12 +234,64 @@ function benchRunc() {
 }
 
 function benchExec(d) {
+  if (d.name === 'berthd') return benchExecRounds(d);
   const docker = cli(d);
   docker(['run', '-d', '--name', 'ex', IMAGE, 'sleep', '1000']);
   docker(['exec', 'ex', 'true']);
   const t = median(Array.from({ length: runs }, () => ms(() => docker(['exec', 'ex', 'true']))));
   docker(['rm', '-f', 'ex']);
   return t;
+}
+
+/** crun on a cgroup hybrid host (controllers in the v2 hierarchy) refuses to run containers. */
+function cgroupHybrid() {
+  try { return readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8').trim() !== ''; } catch { return false; }
+}
+
+/**
+ * berthd's exec next to what it costs without berthd, in the same rounds:
+ * bare `runc exec` into the same container, and the same pair for crun; with
+ * --compare, another build's berthd too. Each round runs every variant once,
+ * in turn, so a loaded machine hits them alike.
+ */
+async function benchExecRounds(d) {
+  const crun = spawnSync('sh', ['-c', 'command -v crun']).stdout?.toString().trim();
+  const variants = [];
+  // crun 1.8 on cgroup v1 refuses pids.max -1 (unlimited, which dockerd's spec has too): crun's container gets a limit.
+  const setup = (dd, name, runtime) => {
+    const docker = cli(dd);
+    if (dd !== d) docker(['import', '-c', 'CMD ["sh"]', join(base, 'rootfs.tar'), IMAGE]);
+    docker(['run', '-d', '--name', name, ...(runtime === 'runc' ? [] : ['--runtime', runtime, '--pids-limit', '100000']), IMAGE, 'sleep', '1000']);
+    docker(['exec', name, 'true']);
+    const id = docker(['inspect', '-f', '{{.Id}}', name]).trim();
+    return { docker, id, rootDir: join(dd.dir, 'exec', 'runtime', runtime) };
+  };
+  const cleanups = [];
+  const main = setup(d, 'ex', 'runc');
+  cleanups.push(() => main.docker(['rm', '-f', 'ex']));
+  variants.push(['docker exec (runc container)', () => main.docker(['exec', 'ex', 'true'])]);
+  variants.push(['bare runc exec, same container', () => sh(...normalPolicy('runc', ['--root', main.rootDir, 'exec', main.id, 'true']))]);
+  if (crun) {
+    // On a hybrid host this berthd lives in a private mount namespace without the v2 mount (only there; the host keeps it).
+    const wrap = cgroupHybrid() ? ['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'umount /sys/fs/cgroup/unified && exec "$0" "$@"'] : undefined;
+    const dc = await startBerthd({ config: { runtimes: { crun: { path: crun } } }, wrap });
+    const c = setup(dc, 'exc', 'crun');
+    cleanups.push(() => c.docker(['rm', '-f', 'exc']));
+    variants.push(['docker exec (crun container)', () => c.docker(['exec', 'exc', 'true'])]);
+    variants.push(['bare crun exec, same container', () => sh(...normalPolicy('crun', ['--root', c.rootDir, 'exec', c.id, 'true']))]);
+  }
+  const compare = opt('--compare', null);
+  if (compare) {
+    const dc = await startBerthd({ root: resolve(compare) });
+    const c = setup(dc, 'ex', 'runc');
+    cleanups.push(() => c.docker(['rm', '-f', 'ex']));
+    variants.push([`docker exec, berthd of ${compare}`, () => c.docker(['exec', 'ex', 'true'])]);
+  }
+  const samples = variants.map(() => []);
+  for (let i = 0; i < runs; i++) variants.forEach(([, fn], j) => samples[j].push(ms(fn)));
+  results.execDetail = variants.map(([name], j) => [name, median(samples[j])]);
+  for (const c of cleanups) c();
+  return results.execDetail[0][1];
 }
 
 async function benchLifecycle(d, total = 40, workers = 8) {
@@ -359,6 +419,15 @@ const rows = [
   ['rss', 'RSS with 20 running (MiB)', b.rss?.busy, k?.rss?.busy, () => '', () => true],
   ['rss', 'RSS per running container (MiB)', b.rss?.perContainer, k?.rss?.perContainer, () => '< 3', () => b.rss.perContainer < 3],
 ].filter(([section]) => wants(section));
+if (results.execDetail) {
+  console.log('\nexec, same rounds (median ms):');
+  const [[, viaRunc], [, bareRunc], ...rest] = results.execDetail;
+  for (const [name, v] of results.execDetail) console.log(`  ${name.padEnd(50)} ${v.toFixed(1).padStart(7)}`);
+  console.log(`  berthd over bare runc exec: +${(viaRunc - bareRunc).toFixed(1)} ms (${(viaRunc / bareRunc).toFixed(2)}x)`);
+  const crun = rest.find(([n]) => n.includes('(crun'));
+  const bareCrun = rest.find(([n]) => n.startsWith('bare crun'));
+  if (crun && bareCrun) console.log(`  berthd over bare crun exec: +${(crun[1] - bareCrun[1]).toFixed(1)} ms (${(crun[1] / bareCrun[1]).toFixed(2)}x)`);
+}
 if (wants('run')) console.log(`\nrunc run of the same bundle: ${results.runc.toFixed(1)} ms (again at the end: ${results.runcAgain.toFixed(1)} ms)`);
 console.log(`\n${'measure'.padEnd(52)} ${'berthd'.padStart(9)} ${'dockerd'.padStart(9)} ${'vs dockerd'.padStart(10)}  target`);
 for (const [, name, bv, kv, targetOf, metOf] of rows) {
