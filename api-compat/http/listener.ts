@@ -30,6 +30,8 @@ export class ApiListener {
   }
 
   async listen(hosts: readonly string[], group?: string): Promise<void> {
+    // Read while the sockets are being set up: listening is the last step before the daemon answers.
+    const groupFile = readFile('/etc/group', 'utf8').catch(() => '');
     for (const host of hosts) {
       const server = createServer((req, res) => this.request(req, res));
       // Uploads (load, import, build contexts, archives) can take minutes;
@@ -46,8 +48,7 @@ export class ApiListener {
       if (target.kind === 'unix') {
         await prepareSocketPath(target.path);
         await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(target.path, () => resolve()); });
-        await chmod(target.path, 0o660);
-        await chownToGroup(target.path, group, this.log);
+        await Promise.all([chmod(target.path, 0o660), chownToGroup(target.path, group, await groupFile, this.log)]);
         this.servers.push({ server, address: `unix://${target.path}`, socketPath: target.path });
       } else {
         await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(target.port, target.host, () => resolve()); });
@@ -102,9 +103,8 @@ async function prepareSocketPath(path: string): Promise<void> {
  * dockerd gives its socket to group "docker" when that group exists: a missing
  * default group is a warning, a missing group named by the user an error.
  */
-async function chownToGroup(path: string, group: string | undefined, log: Logger): Promise<void> {
+async function chownToGroup(path: string, group: string | undefined, groups: string, log: Logger): Promise<void> {
   const name = group || 'docker';
-  const groups = await readFile('/etc/group', 'utf8').catch(() => '');
   const line = groups.split('\n').find((l) => l.split(':')[0] === name);
   const gid = line ? Number(line.split(':')[2]) : NaN;
   if (!Number.isFinite(gid)) {

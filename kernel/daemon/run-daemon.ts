@@ -63,7 +63,7 @@ export async function runDaemon(opts: RunOptions): Promise<RunningDaemon> {
     throw err;
   }
   for (const s of kernel.plugins.statuses()) {
-    log.debug('plugin', { id: s.id, state: s.state, ...(s.reason ? { reason: s.reason } : {}), ms: s.timings.activate });
+    log.debug('plugin', { id: s.id, state: s.state, ...(s.reason ? { reason: s.reason } : {}), ms: s.timings.activate, ...(s.timings.start !== undefined ? { start_ms: s.timings.start } : {}) });
   }
   // CPU time next to wall time: on a loaded machine the wall figures mostly measure the neighbours.
   const cpu = process.cpuUsage();

@@ -115,11 +115,12 @@ async function testMount(opts: string, target: string): Promise<void> {
 
 /** Reads the host facts once per driver instance. */
 export async function inspectHost(root: string): Promise<OverlayHost> {
-  const index = await kernelParam('index');
+  // Read side by side: the graph driver's activation is the head of the plugins' start-up chain.
+  const [index, backingFs, metacopy] = await Promise.all([kernelParam('index'), backingFsName(root), kernelParam('metacopy')]);
   return {
-    backingFs: await backingFsName(root),
+    backingFs,
     extraOptions: index === null ? '' : 'index=off,',
-    usingMetacopy: (await kernelParam('metacopy')) === 'Y',
+    usingMetacopy: metacopy === 'Y',
   };
 }
 
