@@ -74,6 +74,10 @@ export async function launchMonitor(o: MonitorLaunch): Promise<MonitorStarted> {
     '--exit-dir', o.exitDir,
     '--full-attach',
     '--log-level', 'error',
+    // No fsync of the output spool when the process ends: conmon does it before it writes the
+    // exit status, so every exit waited on the disk. The spool survives a daemon crash without
+    // it (page cache), and the log it feeds is not synced either (as dockerd's json-file).
+    '--no-sync-log',
     ...o.runtimeArgs.flatMap((a) => ['--runtime-arg', a]),
   ];
   if (o.execProcessSpec) args.push('-e', '--exec-process-spec', o.execProcessSpec);

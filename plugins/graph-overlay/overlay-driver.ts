@@ -41,6 +41,7 @@ import { writeFileAtomic } from '../graph-common/atomic-write.js';
 import { changesDirs, changesSize } from '../graph-common/changes.js';
 import { dirSize } from '../graph-common/dir-size.js';
 import { KeyedLock } from '../graph-common/keyed-lock.js';
+import { mountHelper } from '../graph-common/mount-helper.js';
 import { checkLayerId, validLayerId } from '../graph-common/layer-id.js';
 import { applyThroughMount, withMountedTrees } from '../graph-common/mounted-trees.js';
 import { writeLayerTar } from '../graph-common/layer-tar-writer.js';
@@ -308,6 +309,8 @@ export class OverlayDriver implements GraphDriver {
     for (const id of held) {
       await this.release(id).catch((err: unknown) => this.log.warn('failed to unmount layer on dispose', { layer: id, error: err }));
     }
+    // Its last answers come back before it exits; another driver's next mount starts it again.
+    mountHelper.stop();
   }
 
   /** Native diffs need the probe's blessing and the layer's real parent (dockerd's isParent check). */
