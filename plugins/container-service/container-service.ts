@@ -114,8 +114,12 @@ export class LocalContainerService implements ContainerService {
         return peer;
       },
     };
-    this.lifecycle = new Lifecycle(this.ctx, (id) => this.remove(id, { force: true, removeVolumes: true }).catch((err: unknown) => {
-      if (this.store.tryResolve(id)) deps.log.error('error removing container', { container: id, error: err });
+    this.lifecycle = new Lifecycle(this.ctx, (id) => this.remove(id, { force: true, removeVolumes: true }).catch(async (err: unknown) => {
+      const left = this.store.tryResolve(id);
+      if (!left) return;
+      deps.log.error('error removing container', { container: id, error: err });
+      // Its exit was kept in memory only, for a removal that did not happen: record it now.
+      if (!left.State.Running && left.State.Status !== 'removing') await this.store.save(left).catch((e: unknown) => deps.log.warn('failed to save container state', { container: id, error: e }));
     }));
     this.execs = new ExecManager(this.ctx, this.lifecycle);
     this.health = new HealthMonitor(this.ctx, this.execs);
@@ -131,6 +135,11 @@ export class LocalContainerService implements ContainerService {
     const orphans = await svc.store.load();
     for (const id of orphans) await svc.releaseLayers(id).then(() => svc.store.delete(id));
     if (orphans.length) deps.log.info('removed containers left half-created by a crash', { count: orphans.length });
+    // A record saved as "removing" (by an older berthd) is a removal a crash interrupted: finish it.
+    for (const c of svc.store.all().filter((r) => r.State.Status === 'removing')) await svc.store.moveToTrash(c.Id);
+    const trash = await svc.store.trash();
+    for (const t of trash) await svc.reap(t.id, t.path);
+    if (trash.length) deps.log.info('finished removals interrupted by a crash', { count: trash.length });
     return svc;
   }
 
@@ -159,6 +168,8 @@ export class LocalContainerService implements ContainerService {
       const running = this.store.all().filter((c) => c.State.Running && this.lifecycle.live(c.Id));
       await Promise.all(running.map((c) => this.lifecycle.stop(c.Id).catch((err: unknown) => this.deps.log.warn('failed to stop container on shutdown', { container: c.Id, error: err }))));
     }
+    // Removed containers whose layers are still being deleted: done before the driver goes away.
+    await Promise.all([...this.reaping]);
     for (const [id, rt] of this.ctx.runtimes) {
       const live = rt.live;
       if (!live) continue;
@@ -202,15 +213,22 @@ export class LocalContainerService implements ContainerService {
     // dockerd: a host-network container takes the host's name; others their short ID.
     if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
     let mountPoints: MountPoint[] = [];
+    let prepared = false;
     try {
+      // First the directory: a crash from here on leaves an orphan that the next start cleans up.
+      await this.store.prepare(id);
+      prepared = true;
       // Held like dockerd's layerdb/mounts/<id>: the image's layers outlive `rmi -f` while the container exists.
-      const top = await images.holdLayers(id, image.id);
+      // The hold (a durable write) and the layers are made side by side; the top layer is known without it.
+      const held = images.holdLayers(id, image.id);
+      held.catch(() => undefined);
+      const top = await images.topLayer(image.id);
       // As dockerd's layer store: both the init layer and the container layer get the --storage-opt.
-      const layerOpts = { storageOpt: hostConfig.StorageOpt ?? undefined };
+      // A --rm container's layers are thrown away after any crash: the driver may skip syncing them.
+      const layerOpts = { storageOpt: hostConfig.StorageOpt ?? undefined, volatile: hostConfig.AutoRemove === true };
       await graph.createReadWrite(`${id}-init`, top, layerOpts);
-      await setupInitLayer(graph, `${id}-init`);
-      // A --rm container's layer is thrown away after any crash: the driver may skip syncing it.
-      await graph.createReadWrite(id, `${id}-init`, { ...layerOpts, volatile: hostConfig.AutoRemove === true });
+      // The container layer needs only the init layer's metadata, not its placeholders.
+      await Promise.all([setupInitLayer(graph, `${id}-init`), graph.createReadWrite(id, `${id}-init`, layerOpts), held]);
       mountPoints = await this.volumes.create(id, mountPlan, layerRoot(graph, id));
       const rec: ContainerRecord = {
         Id: id,
@@ -245,6 +263,7 @@ export class LocalContainerService implements ContainerService {
       this.store.releaseName(name, id);
       await this.volumes.release(id, mountPoints, true);
       await this.releaseLayers(id);
+      if (prepared) await this.store.delete(id);
       throw err;
     }
   }
@@ -284,21 +303,53 @@ export class LocalContainerService implements ContainerService {
     if (rec.State.Running) await this.lifecycle.forceStop(rec.Id);
     const last = await this.ctx.locks.run(rec.Id, async () => {
       const cur = this.store.resolve(rec.Id);
-      await this.store.save({ ...cur, State: removingState(cur.State) });
-      const rt = this.ctx.runtimes.get(rec.Id);
-      for (const sub of rt?.pendingOutput ?? []) sub.end();
-      this.ctx.runtimes.delete(rec.Id);
-      this.health.stop(rec.Id);
-      this.execs.forget(rec.Id);
-      await this.volumes.release(rec.Id, Object.values(cur.MountPoints ?? {}), opts.removeVolumes);
-      await this.deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.forget(rec.Id).catch((err: unknown) => this.deps.log.warn('failed to release container networks', { container: rec.Id, error: err }));
-      await this.releaseLayers(rec.Id);
-      await releaseShm(this.store.dir(rec.Id));
-      await this.store.delete(rec.Id);
-      return cur;
+      if (cur.State.Status === 'removing') throw new ConflictError(`removal of container ${rec.Id} is already in progress`);
+      // In memory only (starts, updates and a second rm see it); on disk the trash rename below commits the removal.
+      this.store.setInMemory({ ...cur, State: removingState(cur.State) });
+      try {
+        await releaseShm(this.store.dir(rec.Id));
+        // The commit point: one rename, no rewrite of the record. A crash after it is finished at the next start.
+        const trashed = await this.store.moveToTrash(rec.Id);
+        const rt = this.ctx.runtimes.get(rec.Id);
+        for (const sub of rt?.pendingOutput ?? []) sub.end();
+        this.ctx.runtimes.delete(rec.Id);
+        this.health.stop(rec.Id);
+        this.execs.forget(rec.Id);
+        await this.volumes.release(rec.Id, Object.values(cur.MountPoints ?? {}), opts.removeVolumes);
+        await this.deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.forget(rec.Id).catch((err: unknown) => this.deps.log.warn('failed to release container networks', { container: rec.Id, error: err }));
+        // The layers go before the reply (an `rmi` right after deletes and lists the image's layers; the
+        // driver's devices or directories are gone when `docker rm` returns, as with dockerd) …
+        await this.releaseLayers(rec.Id);
+        // … the old directory (record, /etc files, log) after it: only the next start would look at it.
+        if (trashed) this.background(this.store.purge(trashed).catch((err: unknown) => this.deps.log.warn('failed to delete a removed container directory', { container: rec.Id, error: err })));
+        return cur;
+      } catch (err) {
+        // Not committed: the container stays as it was.
+        if (this.store.tryResolve(rec.Id)) this.store.setInMemory(cur);
+        throw err;
+      }
     });
     this.emit('destroy', last);
     this.ctx.waiters.removed(rec.Id, { exitCode: last.State.ExitCode, error: last.State.Error || undefined });
+  }
+
+  /** Directories of removed containers still being deleted (awaited at shutdown). */
+  private readonly reaping = new Set<Promise<void>>();
+
+  private background(p: Promise<void>): void {
+    this.reaping.add(p);
+    void p.finally(() => this.reaping.delete(p));
+  }
+
+  /**
+   * Finishes a removal a crash interrupted after its trash rename: the
+   * container's read-write and init layers, the image's hold, then its old
+   * directory in the trash (last: while it is there, the next start retries).
+   * Never throws.
+   */
+  private async reap(id: string, trashed: string | null): Promise<void> {
+    await this.releaseLayers(id);
+    if (trashed) await this.store.purge(trashed).catch((err: unknown) => this.deps.log.warn('failed to delete a removed container directory', { container: id, error: err }));
   }
 
   async prune(filter: (c: ContainerRecord) => boolean): Promise<{ deleted: string[]; reclaimed: number }> {

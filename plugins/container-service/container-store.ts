@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, InvalidParameterError, NotFoundError, writeFileAtomic, type ContainerRecord, type Logger } from '../../kernel/index.js';
 
@@ -8,6 +8,13 @@ import { ConflictError, InvalidParameterError, NotFoundError, writeFileAtomic, t
  * Records are written atomically, so a crash leaves the old or the new one.
  * A directory without a record is what a crash in the middle of a create
  * leaves behind: `load` reports those so the caller can release their layers.
+ *
+ * A removal is committed by one rename of the container's directory into
+ * `<root>/.trash/` (`moveToTrash`): from then on the container is gone, for
+ * this process and after any crash, without rewriting its record first. What
+ * it held (layers, image hold, the directory itself) is released afterwards,
+ * off the reply's path; `trash` lists what a crash left there so the next
+ * start finishes the job.
  */
 export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
@@ -18,6 +25,7 @@ export class ContainerStore {
   /** Reads every record; returns the ids of directories that hold none (orphans). */
   async load(): Promise<string[]> {
     await mkdir(this.root, { recursive: true, mode: 0o710 });
+    await mkdir(this.trashRoot(), { recursive: true, mode: 0o700 });
     const orphans: string[] = [];
     for (const id of await readdir(this.root)) {
       if (!/^[0-9a-f]{64}$/.test(id)) continue;
@@ -83,10 +91,64 @@ export class ContainerStore {
     if (this.byName.get(name) === id) this.byName.delete(name);
   }
 
+  /**
+   * Makes the directory of a container being created, before its layers: a
+   * crash from here until its first `save` leaves a directory without a
+   * record, which `load` reports as an orphan (so the layers are released).
+   */
+  async prepare(id: string): Promise<void> {
+    await mkdir(this.dir(id), { mode: 0o710 });
+  }
+
   async save(rec: ContainerRecord): Promise<void> {
-    await mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
+    // The directory exists for every indexed record (and for one being created, see prepare).
+    if (!this.byId.has(rec.Id)) await mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
     await writeFileAtomic(this.file(rec.Id), JSON.stringify(rec), 0o600);
     this.index(rec);
+  }
+
+  /**
+   * Changes the record in memory only, for a state that is never the last
+   * word on disk: a container being removed (the trash rename follows), an
+   * auto-removed container between its exit and its removal (a crash in
+   * between leaves it recorded as running, and restore handles that exit
+   * and removes it).
+   */
+  setInMemory(rec: ContainerRecord): void {
+    if (!this.byId.has(rec.Id)) throw new NotFoundError(`No such container: ${rec.Id}`);
+    this.index(rec);
+  }
+
+  /**
+   * Commits a removal: the container's directory is renamed into the trash
+   * (one atomic step; kill -9 leaves it either listed or in the trash) and
+   * it leaves the index and its name. Returns the trash path, whose contents
+   * the caller deletes with `purge` once the container's layers are released.
+   */
+  async moveToTrash(id: string): Promise<string | null> {
+    let to: string | null = join(this.trashRoot(), id);
+    try {
+      await rename(this.dir(id), to);
+    } catch (err) {
+      // No directory (removed by hand): nothing to commit but the index.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      to = null;
+    }
+    const rec = this.byId.get(id);
+    if (rec) this.releaseName(rec.Name, id);
+    this.byId.delete(id);
+    return to;
+  }
+
+  /** Containers whose removal a crash interrupted after the trash rename (ids, with their trash paths). */
+  async trash(): Promise<Array<{ id: string; path: string }>> {
+    const names = await readdir(this.trashRoot()).catch(() => [] as string[]);
+    return names.filter((n) => /^[0-9a-f]{64}$/.test(n)).map((id) => ({ id, path: join(this.trashRoot(), id) }));
+  }
+
+  /** Deletes a trash entry (the old directory of a removed container). */
+  async purge(path: string): Promise<void> {
+    await rm(path, { recursive: true, force: true });
   }
 
   async delete(id: string): Promise<void> {
@@ -99,6 +161,10 @@ export class ContainerStore {
   private index(rec: ContainerRecord): void {
     this.byId.set(rec.Id, rec);
     this.byName.set(rec.Name, rec.Id);
+  }
+
+  private trashRoot(): string {
+    return join(this.root, '.trash');
   }
 
   private file(id: string): string {

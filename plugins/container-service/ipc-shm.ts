@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SystemError } from '../../kernel/index.js';
 
@@ -37,6 +37,8 @@ export async function ensureShm(containerDir: string, size: number | undefined):
 /** Unmounts the tmpfs if there is one (removal). */
 export async function releaseShm(containerDir: string): Promise<void> {
   const path = shmPath(containerDir);
+  // Only `shareable` containers have one: the mount table is read only when its directory exists.
+  if (!(await lstat(path).then(() => true, () => false))) return;
   if (!(await isMountPoint(path))) return;
   await run('umount', [path]).catch(() => run('umount', ['-l', path]));
 }

@@ -140,22 +140,26 @@ export class Lifecycle {
       const next: ContainerRecord = decision.restart
         ? { ...c, RestartCount: c.RestartCount + 1, State: restartingState(c.State, exit) }
         : { ...c, State: stoppedState(c.State, exit) };
+      remove = !decision.restart && !rt.manualRestart && c.HostConfig.AutoRemove === true;
       // The record's fsync overlaps the task's release (runtime delete, unmounts, sandbox): the
       // record needs nothing of it, and a crash in between leaves what a crash during a start
       // leaves — a stopped record with a stale task, mount or sandbox, which the daemon's
       // restore (stale tasks, sandboxes), the next start (a mounted rootfs is reused) and the
       // removal (a mounted layer is unmounted) take care of. Nothing is reported (event,
       // waiters, --rm) before both are done, and the lock is held throughout.
+      // A container removed right after its exit is not rewritten for it: the removal's trash
+      // rename follows, and a crash in between leaves it recorded as running, which restore turns
+      // into this same exit and removal. (If the removal fails, the exit is saved then.)
+      if (remove) this.ctx.store.setInMemory(next);
       const [released, saved] = await Promise.allSettled([
         releaseTask(this.ctx, c, live, { deleteTask: true, exited: true }),
-        this.ctx.store.save(next),
+        remove ? Promise.resolve() : this.ctx.store.save(next),
       ]);
       if (released.status === 'rejected') throw released.reason;
       if (saved.status === 'rejected') throw saved.reason;
       this.ctx.emit('die', next, { exitCode: String(exit.exitCode), execDuration: String(Math.floor(runMs / 1000)) });
       this.ctx.waiters.stopped(id, { exitCode: exit.exitCode, error: next.State.Error || undefined });
       if (decision.restart) this.scheduleRestart(id, decision.delayMs, exit);
-      else remove = !rt.manualRestart && c.HostConfig.AutoRemove === true;
     });
     if (remove) await this.autoRemove(id);
   }

@@ -7,13 +7,14 @@ import { randomBytes } from 'node:crypto';
  * new content, never a torn file: write a temp file in the same directory,
  * fsync it, rename it over the target, then fsync the directory.
  */
-export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644, opts: AtomicWriteOptions = {}): Promise<void> {
+  const sync = opts.sync !== false;
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     const fh = await open(tmp, 'wx', mode);
     try {
       await fh.writeFile(data);
-      await fh.sync();
+      if (sync) await fh.sync();
     } finally {
       await fh.close();
     }
@@ -22,7 +23,17 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
     await rm(tmp, { force: true });
     throw err;
   }
-  await syncDir(dirname(path));
+  if (sync) await syncDir(dirname(path));
+}
+
+export interface AtomicWriteOptions {
+  /**
+   * false: no fsync of the file or its directory. The rename still makes it
+   * all-or-nothing for a reader and across a kill -9 of the daemon (the page
+   * cache is the kernel's); only a host crash may lose it. For metadata of
+   * layers that are thrown away after a host crash anyway (volatile ones).
+   */
+  sync?: boolean;
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -130,17 +130,24 @@ export class OverlayDriver implements GraphDriver {
       }
       const link = newLinkId();
       const dir = this.layout.dir(id);
-      await mkdir(this.layout.linkDir(), { recursive: true, mode: 0o700 });
+      if (!this.linkDirMade) {
+        await mkdir(this.layout.linkDir(), { recursive: true, mode: 0o700 });
+        this.linkDirMade = true;
+      }
       await mkdir(dir, 0o701);
       try {
-        await mkdir(this.layout.diff(id), 0o755);
-        await symlink(`../${id}/diff`, join(this.layout.linkDir(), link));
-        await writeFileAtomic(this.layout.linkFile(id), link);
+        // Independent entries of the new directory, made side by side (their fsyncs share a journal commit).
+        // A volatile layer is thrown away after a host crash: its metadata is renamed into place unsynced.
+        const sync = { sync: !volatile };
+        const steps: Array<Promise<unknown>> = [
+          mkdir(this.layout.diff(id), 0o755).then(() => symlink(`../${id}/diff`, join(this.layout.linkDir(), link))),
+          writeFileAtomic(this.layout.linkFile(id), link, 0o644, sync),
+        ];
         if (parent !== null) {
-          await mkdir(this.layout.work(id), 0o700);
-          await writeFileAtomic(this.layout.lowerFile(id), lowers.join(':'));
-          if (volatile) await writeFile(this.layout.volatileFile(id), '');
+          steps.push(mkdir(this.layout.work(id), 0o700), writeFileAtomic(this.layout.lowerFile(id), lowers.join(':'), 0o644, sync));
+          if (volatile) steps.push(writeFile(this.layout.volatileFile(id), ''));
         }
+        await settleAll(steps);
       } catch (err) {
         await rm(join(this.layout.linkDir(), link), { force: true });
         await rm(dir, { recursive: true, force: true });
@@ -156,7 +163,8 @@ export class OverlayDriver implements GraphDriver {
       if ((this.refs.get(id) ?? 0) > 0) throw new ConflictError(`layer ${id} is in use`);
       if (!(await this.exists(id))) return;
       // Mounted without references: left over from a crash or another process. Unmount before deleting.
-      if (await isMountPoint(this.layout.merged(id))) await unmount(this.layout.merged(id));
+      // (No merged dir, no mount: `put` removes it after unmounting, so the mount table is read only when it is there.)
+      if ((await lstatOrNull(this.layout.merged(id))) && (await isMountPoint(this.layout.merged(id)))) await unmount(this.layout.merged(id));
       const link = await this.layout.link(id).catch(() => '');
       if (link) await unlink(join(this.layout.linkDir(), link)).catch(() => undefined);
       await rm(this.layout.dir(id), { recursive: true, force: true });
@@ -222,6 +230,8 @@ export class OverlayDriver implements GraphDriver {
   }
 
   private volatileMounts = true;
+  /** `l/` exists (made by the first create of this process). */
+  private linkDirMade = false;
 
   /** Writes placeholders into id's upper dir without mounting it (see overlay-populate.ts). */
   async populate(id: string, entries: readonly LayerEntry[]): Promise<boolean> {
@@ -250,9 +260,10 @@ export class OverlayDriver implements GraphDriver {
   /** Unmounts id's merged dir if mounted and removes the empty mount point (dockerd's Put). */
   private async release(id: string): Promise<void> {
     const merged = this.layout.merged(id);
-    const [st, mounted] = await Promise.all([lstatOrNull(merged), isMountPoint(merged)]);
-    if (!st) return;
-    if (mounted) await unmount(merged);
+    if (!(await lstatOrNull(merged))) return;
+    // A merged dir is a mount made by `get` (or adopted): unmount without reading the whole mount
+    // table first; `unmount` takes "not mounted" for an answer.
+    await unmount(merged);
     await rm(merged, { recursive: false, force: true }).catch(() => undefined);
   }
 
@@ -352,6 +363,13 @@ export class OverlayDriver implements GraphDriver {
   private checkOpen(): void {
     if (this.disposed) throw new UnavailableError('overlay2 driver has been disposed');
   }
+}
+
+/** Waits for every step, then throws the first failure (cleanup must not race a step still running). */
+async function settleAll(steps: Array<Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(steps);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Layer ids become directory names next to `l/`: not `l` itself. */
