@@ -10,8 +10,13 @@ import { makeNodes, type NodeSpec } from './mknod.js';
 import { readXattrTree, writeXattrs, type XattrWrite } from './xattrs.js';
 import { isHostOnlyXattr } from './whiteouts.js';
 
-/** Files up to this size are copied with a synchronous call; larger ones through the thread pool, so the event loop is never held long. */
-const SYNC_COPY_MAX = 1 << 20;
+/**
+ * Files up to this size are copied with a synchronous call; larger ones in the thread pool, a few at once,
+ * beside the walk (the event loop is never held long, and the kernel copies on the other cores meanwhile).
+ */
+const SYNC_COPY_MAX = 64 << 10;
+/** Large files copied at once in the thread pool (libuv's default pool has 4 threads: one is left for other work). */
+const MAX_COPIES_IN_FLIGHT = 3;
 /** Entries copied between two turns of the event loop. */
 const ENTRIES_PER_TURN = 512;
 
@@ -32,8 +37,10 @@ interface Entry {
  * Speed (a vfs layer on a parent is a copy of the whole parent, thousands of
  * entries): the metadata calls are synchronous, as in the tar applier, since
  * a thread-pool round trip per call cost more than the calls themselves;
- * only large files are copied asynchronously, and the loop gets a turn every
- * few hundred entries. An entry that belongs to root:root is not chowned when
+ * files over 64 KiB are copied in the thread pool, a few at once, while the
+ * walk goes on (a vfs layer of a multi-layer load copies its whole parent:
+ * the kernel's copying then runs on the other cores), and the loop gets a
+ * turn every few hundred entries. An entry that belongs to root:root is not chowned when
  * the daemon is root:root (a new entry already is, as the directories it is
  * made in are not set-group-ID until their metadata is set at the end). The
  * source's xattrs are read (one getfattr) while the copy runs.
@@ -47,51 +54,78 @@ export async function copyTree(srcDir: string, dstDir: string, log?: Logger): Pr
   const newIsRoot = process.geteuid?.() === 0 && process.getegid?.() === 0 && (lstatSync(dst).mode & 0o2000) === 0;
   const needsChown = (st: Stats) => !(newIsRoot && st.uid === 0 && st.gid === 0);
   const links = new Map<string, string>();
+  /** Large files being copied in the thread pool, by destination. */
+  const copying = new Map<string, Promise<void>>();
+  let copyError: unknown = null;
   const dirs: Entry[] = [];
   const nodes: Array<{ spec: NodeSpec; e: Entry }> = [];
   const stack: string[] = [''];
   let sinceTurn = 0;
 
-  while (stack.length > 0) {
-    const relDir = stack.pop()!;
-    for (const name of readdirSync(relDir ? `${src}/${relDir}` : src)) {
-      const rel = relDir ? `${relDir}/${name}` : name;
-      const from = `${src}/${rel}`;
-      const to = `${dst}/${rel}`;
-      const st = lstatSync(from, { throwIfNoEntry: false });
-      if (!st) continue; // vanished meanwhile
-      if (++sinceTurn >= ENTRIES_PER_TURN) {
-        sinceTurn = 0;
-        await yieldToLoop();
+  try {
+    while (stack.length > 0 && copyError === null) {
+      const relDir = stack.pop()!;
+      for (const name of readdirSync(relDir ? `${src}/${relDir}` : src)) {
+        const rel = relDir ? `${relDir}/${name}` : name;
+        const from = `${src}/${rel}`;
+        const to = `${dst}/${rel}`;
+        const st = lstatSync(from, { throwIfNoEntry: false });
+        if (!st) continue; // vanished meanwhile
+        if (++sinceTurn >= ENTRIES_PER_TURN) {
+          sinceTurn = 0;
+          await yieldToLoop();
+        }
+        const e: Entry = { rel, st };
+        if (st.isDirectory()) {
+          mkdirSync(to, 0o700);
+          dirs.push(e);
+          stack.push(rel);
+          continue;
+        }
+        if (st.nlink > 1) {
+          const key = `${st.dev}:${st.ino}`;
+          const first = links.get(key);
+          if (first) {
+            // The first name's copy may still be in flight.
+            const made = copying.get(first);
+            if (made) await made;
+            linkSync(first, to);
+            continue;
+          }
+          links.set(key, to);
+        }
+        if (st.isFile()) {
+          if (st.size <= SYNC_COPY_MAX) {
+            copyFileSync(from, to, constants.COPYFILE_FICLONE);
+          } else {
+            // Large files are copied in the thread pool, several at once, while this walk goes on: the kernel
+            // copies their data on the other cores. Owner, mode and times follow each copy.
+            while (copying.size >= MAX_COPIES_IN_FLIGHT) await Promise.race(copying.values());
+            if (copyError !== null) break;
+            const done = copyFile(from, to, constants.COPYFILE_FICLONE)
+              .then(() => setMeta(to, st, needsChown(st)))
+              .catch((err: unknown) => { copyError ??= err; })
+              .finally(() => copying.delete(to));
+            copying.set(to, done);
+            continue;
+          }
+        } else if (st.isSymbolicLink()) {
+          symlinkSync(readlinkSync(from), to);
+        } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
+          const kind = st.isFIFO() ? 'p' : st.isBlockDevice() ? 'b' : 'c';
+          nodes.push({ spec: { path: to, kind, mode: st.mode, major: devMajor(st.rdev), minor: devMinor(st.rdev) }, e });
+          continue;
+        } else {
+          continue; // sockets belong to the process that bound them
+        }
+        setMeta(to, st, needsChown(st));
       }
-      const e: Entry = { rel, st };
-      if (st.isDirectory()) {
-        mkdirSync(to, 0o700);
-        dirs.push(e);
-        stack.push(rel);
-        continue;
-      }
-      if (st.nlink > 1) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = links.get(key);
-        if (first) { linkSync(first, to); continue; }
-        links.set(key, to);
-      }
-      if (st.isFile()) {
-        if (st.size <= SYNC_COPY_MAX) copyFileSync(from, to, constants.COPYFILE_FICLONE);
-        else await copyFile(from, to, constants.COPYFILE_FICLONE);
-      } else if (st.isSymbolicLink()) {
-        symlinkSync(readlinkSync(from), to);
-      } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
-        const kind = st.isFIFO() ? 'p' : st.isBlockDevice() ? 'b' : 'c';
-        nodes.push({ spec: { path: to, kind, mode: st.mode, major: devMajor(st.rdev), minor: devMinor(st.rdev) }, e });
-        continue;
-      } else {
-        continue; // sockets belong to the process that bound them
-      }
-      setMeta(to, st, needsChown(st));
     }
+  } finally {
+    // Every copy has ended, also after a failure: the caller removes dst, and nothing may still write into it.
+    await Promise.all(copying.values());
   }
+  if (copyError !== null) throw copyError;
 
   for (const f of await makeNodes(nodes.map((n) => n.spec))) log?.warn('could not copy device node', { path: f.path, error: f.error });
   for (const n of nodes) {

@@ -1,12 +1,23 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, chown, link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyTree } from '../../../plugins/graph-common/copy-tree.js';
 import { makeNodes } from '../../../plugins/graph-common/mknod.js';
 import { readXattrs, writeXattrs } from '../../../plugins/graph-common/xattrs.js';
 import { readTree, userXattrsSupported } from '../../conformance/tar-fixtures.js';
+
+/** readTree with inode numbers replaced by the first path holding the inode (hard links compare, numbers do not). */
+async function shape(dir: string) {
+  const first = new Map<number, string>();
+  const out = new Map<string, unknown>();
+  for (const [rel, node] of [...(await readTree(dir))].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!first.has(node.ino)) first.set(node.ino, rel);
+    out.set(rel, { ...node, ino: first.get(node.ino), content: node.content?.length });
+  }
+  return out;
+}
 
 describe('graph-common copyTree', () => {
   it('copies modes, owners, links, devices and xattrs', async () => {
@@ -34,6 +45,37 @@ describe('graph-common copyTree', () => {
       assert.equal(b.get('hard')?.ino, b.get('d/f')?.ino, 'hard link kept');
       assert.notEqual(b.get('hard')?.ino, a.get('hard')?.ino, 'but not shared with the source');
       if (xattrs) assert.equal((await readXattrs(join(dst, 'd/f'))).get('user.a')?.toString(), 'b');
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('copies large files (in the thread pool, several at once) with their content, metadata, times and hard links', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'berth-copy-big-'));
+    try {
+      const src = join(tmp, 'src');
+      const dst = join(tmp, 'dst');
+      await mkdir(join(src, 'big'), { recursive: true });
+      await mkdir(dst);
+      for (let i = 0; i < 12; i++) {
+        const f = join(src, 'big', `f${i}`);
+        await writeFile(f, Buffer.alloc(100_000 + i * 50_000, i + 1));
+        await chown(f, 1000 + i, 2000 + i);
+        await chmod(f, i % 2 ? 0o4755 : 0o640);
+        await utimes(f, 1_000_000 + i, 2_000_000 + i);
+        if (i % 3 === 0) await link(f, join(src, `hard${i}`));
+      }
+      await utimes(join(src, 'big'), 3_000_000, 4_000_000);
+      await copyTree(src, dst);
+      assert.deepEqual(await shape(dst), await shape(src));
+      for (let i = 0; i < 12; i++) {
+        const s = await stat(join(src, 'big', `f${i}`));
+        const d = await stat(join(dst, 'big', `f${i}`));
+        assert.equal(d.mtimeMs, s.mtimeMs, `mtime of f${i}`);
+        assert.ok((await readFile(join(dst, 'big', `f${i}`))).equals(await readFile(join(src, 'big', `f${i}`))));
+        if (i % 3 === 0) assert.equal((await stat(join(dst, `hard${i}`))).ino, d.ino, `hard${i} is a link of f${i}`);
+      }
+      assert.equal((await stat(join(dst, 'big'))).mtimeMs, (await stat(join(src, 'big'))).mtimeMs);
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
