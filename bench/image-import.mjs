@@ -398,6 +398,11 @@ async function onFreshBerthd(driver, argv, input, check, buildRoot) {
   }
 }
 
+/** One line per measurement on stderr, as it is made (a long run on a busy machine shows where it is). */
+function progress(round, key, t) {
+  console.error(`  round ${round + 1}: ${key}: ${t.wall.toFixed(2)} s (cpu ${t.cpu.toFixed(2)} s, late cpu ${t.deferred.toFixed(2)} s, sync ${t.flush.toFixed(2)} s)`);
+}
+
 /** Fisher-Yates: a fresh random order of the rows for every round. */
 function shuffled(xs) {
   const a = [...xs];
@@ -502,10 +507,12 @@ async function measure(kind) {
         const into = mkdtempSync(join(base, 'untar-'));
         row.times.push(await timed(daemonPolicy('tar', ['-xf', rootfsTar, '-C', into]), rootfsTar));
         rmSync(into, { recursive: true, force: true });
+        progress(i, key, row.times.at(-1));
         continue;
       }
       try {
         row.times.push(await onFreshBerthd(row.driver, row.argv, row.input, row.check, row.buildRoot));
+        progress(i, key, row.times.at(-1));
       } catch (err) {
         failed.set(key, err.message.split('\n')[0]);
         console.error(`${key} not measured: ${failed.get(key)}`);
