@@ -33,10 +33,15 @@ const MAX_IDLE = 2;
 export async function applyLayerTarOffThread(rootDir: string, input: Readable, opts: ApplyOptions = {}): Promise<number> {
   const file = workerFile();
   if (file === null) return applyLayerTar(rootDir, input, opts);
+  // Listen at once: an input failing while root is resolved must not be an unhandled 'error' event.
+  let early: Error | null = null;
+  const onEarlyError = (err: Error) => { early ??= err; };
+  input.on('error', onEarlyError);
   let root: string;
   try {
     root = await realpath(rootDir);
   } catch (err) {
+    input.off('error', onEarlyError);
     input.destroy();
     throw err;
   }
@@ -120,8 +125,10 @@ export async function applyLayerTarOffThread(rootDir: string, input: Readable, o
     worker.once('error', onWorkerError);
     worker.once('exit', onExit);
     worker.postMessage({ t: 'start', root, opts: { whiteouts: opts.whiteouts, opaqueXattr: opts.opaqueXattr, xattrErrors: opts.xattrErrors } });
-    if (input.errored) { stop(input.errored); return; }
     input.on('error', onInputError);
+    input.off('error', onEarlyError);
+    const failed = early ?? input.errored;
+    if (failed) { stop(failed); return; }
     input.on('end', onEnd);
     input.on('data', onData);
   });

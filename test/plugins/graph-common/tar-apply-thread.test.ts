@@ -95,6 +95,16 @@ describe('graph-common applyLayerTarOffThread (the applier on a worker thread)',
     assert.equal(await readFile(join(root3, 'again'), 'utf8'), 'yes');
   });
 
+  it('an input that fails at once (before the root is resolved) rejects with its error, never unhandled', async () => {
+    const root = join(tmp, 'layer');
+    await mkdir(root);
+    const input = new PassThrough();
+    const done = applyLayerTarOffThread(root, input).then(() => null, (e: unknown) => e);
+    input.destroy(new Error('gone before a byte'));
+    assert.match(String(await done), /gone before a byte/);
+    assert.deepEqual(await readdir(root), []);
+  });
+
   it('an input that fails half-way rejects with its error, and only once nothing more is written', async () => {
     const root = join(tmp, 'layer');
     await mkdir(root);
