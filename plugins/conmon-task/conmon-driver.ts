@@ -12,6 +12,7 @@ import { translateStartError } from '../exec-libcontainer/start-errors.js';
 import { detectCgroupVersion } from './cgroup-version.js';
 import type { ConmonTask } from './conmon-task.js';
 import { assertValidId } from './ids.js';
+import { killRecordedPid } from './recorded-pid.js';
 import type { ConmonTaskFiles, ConmonTaskRecord } from './task-layout.js';
 import { ensureWorkingDir } from './working-dir.js';
 
@@ -69,11 +70,22 @@ export abstract class ConmonDriver<F extends ConmonTaskFiles, R extends ConmonTa
     if (this.disposed) throw new InvalidParameterError('exec driver is disposed');
   }
 
-  /** The files of a new task; refuses an id that is not a file name or is in use. */
-  protected newTaskFiles(id: string): F {
+  /**
+   * The files of a new task; refuses an id that is not a file name or is in
+   * use. A bundle without task.json is what a create interrupted by a crash
+   * (kill -9 between the directories and the record) leaves: its monitor,
+   * runtime state (`discardRuntime`) and directories are cleared, or every
+   * later start of that container would fail.
+   */
+  protected async newTaskFiles(id: string, discardRuntime: (files: F) => Promise<unknown>): Promise<F> {
     assertValidId('task', id);
     const files = this.taskFiles(id);
-    if (this.tasks.has(id) || existsSync(files.bundle)) throw new InvalidParameterError(`task ${id} already exists`);
+    if (this.tasks.has(id) || existsSync(files.record)) throw new InvalidParameterError(`task ${id} already exists`);
+    if (existsSync(files.bundle)) {
+      await killRecordedPid(files.monitorPid, files.bundle);
+      await discardRuntime(files).catch(() => undefined);
+      await Promise.all([rm(files.bundle, { recursive: true, force: true }), rm(files.spool, { recursive: true, force: true })]);
+    }
     return files;
   }
 

@@ -11,3 +11,4 @@ export { ConmonDriver, saveRecord, type ConmonDriverOptions, type TaskLaunch } f
 export { detectCgroupVersion } from './cgroup-version.js';
 export { ensureWorkingDir } from './working-dir.js';
 export { assertValidId } from './ids.js';
+export { killRecordedPid } from './recorded-pid.js';

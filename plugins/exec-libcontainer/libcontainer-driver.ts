@@ -91,8 +91,8 @@ export class LibcontainerDriver extends ConmonDriver<TaskFiles, TaskRecord, OciT
     const runtime = spec.runtime || this.o.defaultRuntime;
     const rt = this.o.runtimes[runtime];
     if (!rt) throw new InvalidParameterError(`unknown or invalid runtime name: ${runtime}`);
-    const files = this.newTaskFiles(spec.id);
     const cli = this.cli(runtime, rt);
+    const files = await this.newTaskFiles(spec.id, () => cli.delete(spec.id, true));
 
     const oci = await this.buildSpec(spec);
     await this.prepareRootfs(spec, oci);

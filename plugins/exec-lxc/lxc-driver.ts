@@ -11,7 +11,7 @@ import {
   type TaskSpec,
   type TaskStatus,
 } from '../../kernel/index.js';
-import { ConmonDriver, type ConmonDriverOptions } from '../conmon-task/index.js';
+import { ConmonDriver, killRecordedPid, type ConmonDriverOptions } from '../conmon-task/index.js';
 import { readExit } from '../exec-libcontainer/exit-watch.js';
 import { startScript } from './launch-scripts.js';
 import { LxcCli } from './lxc-cli.js';
@@ -92,7 +92,8 @@ export class LxcDriver extends ConmonDriver<LxcFiles, LxcTaskRecord, LxcTask> im
     this.assertOpen();
     const runtime = spec.runtime || this.runtimeName;
     if (runtime !== this.runtimeName) throw new InvalidParameterError(`unknown or invalid runtime name: ${runtime}`);
-    const files = this.newTaskFiles(spec.id);
+    // LXC itself has not started before the record is saved (start.sh waits at its gate): only the holder is left.
+    const files = await this.newTaskFiles(spec.id, (left) => killRecordedPid(left.holderPid, left.bundle));
 
     const oci = await this.buildSpec(spec);
     const rendered = renderLxcConfig(oci, spec.config, { cgroupVersion: this.cgroupVersion, shimPath: this.o.shimPath, seccompPath: files.seccomp, sysctlPath: files.sysctl, oomPath: files.oom, swapAccounting: this.swapAccounting });

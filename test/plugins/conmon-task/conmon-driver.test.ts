@@ -1,5 +1,7 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,7 +25,8 @@ class FakeDriver extends ConmonDriver<ConmonTaskFiles, ConmonTaskRecord, FakeTas
     return 'running';
   }
   // The protected steps, for the test.
-  files(id: string) { return this.newTaskFiles(id); }
+  readonly discarded: string[] = [];
+  files(id: string) { return this.newTaskFiles(id, async (f) => { this.discarded.push(f.id); }); }
   open() { this.assertOpen(); }
   dirs(files: ConmonTaskFiles) { return this.makeTaskDirs(files, { process: { args: ['sh'] } } as never); }
   baseOf(spec: TaskSpec) { return this.baseRecord(spec, 'fake', { process: { args: ['/bin/app', 'x'], terminal: true } } as never); }
@@ -85,11 +88,39 @@ describe('conmon-task: the driver steps shared by the conmon drivers', () => {
   });
 
   it('refuses task ids that are not file names, and ids in use', async () => {
-    assert.throws(() => driver.files('../x'), (e: Error) => e instanceof InvalidParameterError && e.message === 'invalid task id: ../x');
-    assert.throws(() => driver.files('-x'), /invalid task id/);
+    await assert.rejects(driver.files('../x'), (e: Error) => e instanceof InvalidParameterError && e.message === 'invalid task id: ../x');
+    await assert.rejects(driver.files('-x'), /invalid task id/);
     await leaveTask(dir, 'taken');
-    assert.throws(() => driver.files('taken'), (e: Error) => e instanceof InvalidParameterError && e.message === 'task taken already exists');
-    assert.equal(driver.files('fresh').id, 'fresh');
+    await assert.rejects(driver.files('taken'), (e: Error) => e instanceof InvalidParameterError && e.message === 'task taken already exists');
+    assert.equal((await driver.files('fresh')).id, 'fresh');
+    assert.deepEqual(driver.discarded, [], 'nothing to clear for a fresh id');
+  });
+
+  it('clears what a create killed before its task.json left: the monitor, the runtime state and the directories', async () => {
+    const files = new ConmonTaskFiles(join(dir, 'state'), join(dir, 'spool'), 'cut');
+    await driver.dirs(files);
+    // A stand-in monitor whose command line names the bundle, as conmon's does (-b <bundle>).
+    const monitor = spawn('sh', ['-c', 'sleep 60', files.bundle], { stdio: 'ignore' });
+    const unrelated = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      await writeFile(files.monitorPid, String(monitor.pid));
+      const gone = once(monitor, 'exit');
+      const again = await driver.files('cut');
+      assert.equal(again.bundle, files.bundle);
+      assert.deepEqual(driver.discarded, ['cut'], "the driver's runtime state is discarded");
+      assert.equal(existsSync(files.bundle), false);
+      assert.equal(existsSync(files.spool), false);
+      assert.deepEqual(await gone, [null, 'SIGKILL']);
+      // A recorded pid now used by a process that does not name the bundle is left alone.
+      await driver.dirs(files);
+      await writeFile(files.monitorPid, String(unrelated.pid));
+      await driver.files('cut');
+      assert.equal(unrelated.exitCode, null);
+      assert.doesNotThrow(() => process.kill(unrelated.pid!, 0));
+    } finally {
+      monitor.kill('SIGKILL');
+      unrelated.kill('SIGKILL');
+    }
   });
 
   it('builds the common record from the spec and the create options', () => {
@@ -107,7 +138,7 @@ describe('conmon-task: the driver steps shared by the conmon drivers', () => {
   });
 
   it('makes the task directories and saves task.json whole', async () => {
-    const files = driver.files('c1');
+    const files = await driver.files('c1');
     await driver.dirs(files);
     assert.equal(statSync(files.bundle).mode & 0o777, 0o711);
     assert.equal(statSync(files.spool).mode & 0o777, 0o700);
@@ -122,16 +153,16 @@ describe('conmon-task: the driver steps shared by the conmon drivers', () => {
   it('makes the shared exits directory once per driver, and tries again after a failure', async () => {
     // The state directory is a file: the first task cannot get its exits directory.
     await writeFile(join(dir, 'state'), '');
-    await assert.rejects(driver.dirs(driver.files('c1')));
+    await assert.rejects(async () => driver.dirs(await driver.files('c1')));
     await rm(join(dir, 'state'));
-    const files = driver.files('c2');
+    const files = await driver.files('c2');
     await driver.dirs(files);
     assert.ok(existsSync(files.exitsDir));
     assert.ok(existsSync(files.bundle));
   });
 
   it('a failed conmon launch undoes the runtime state and removes the task\'s directories', async () => {
-    const files = driver.files('c1');
+    const files = await driver.files('c1');
     await driver.dirs(files);
     let undone = false;
     await assert.rejects(driver.launch(files, spec('c1'), record('c1'), async () => { undone = true; }), SystemError);
