@@ -40,9 +40,8 @@ const slimMimeDb = {
   },
 };
 rmSync(`${root}dist/berthd.cache`, { force: true });
-await build({
-  entryPoints: [`${root}dist/cmd/berthd/main.js`],
-  outfile: `${root}dist/berthd.cjs`,
+// What both bundles are built with.
+const nodeBundle = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -50,8 +49,13 @@ await build({
   minify: true,
   keepNames: true,
   sourcemap: 'linked',
-  legalComments: 'linked',
   logLevel: 'warning',
+};
+await build({
+  ...nodeBundle,
+  entryPoints: [`${root}dist/cmd/berthd/main.js`],
+  outfile: `${root}dist/berthd.cjs`,
+  legalComments: 'linked',
   plugins: [slimMimeDb, lazyBuiltins, lazyDebug, lazyPackages],
   // tar-apply-thread.ts reads import.meta.url only when not bundled (it uses __dirname in the bundle).
   logOverride: { 'empty-import-meta': 'silent' },
@@ -62,14 +66,7 @@ await build({
 await build({
   entryPoints: [`${root}dist/plugins/graph-common/tar-apply-worker.js`],
   outfile: `${root}dist/tar-apply-worker.cjs`,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  minify: true,
-  keepNames: true,
-  sourcemap: 'linked',
-  logLevel: 'warning',
+  ...nodeBundle,
 });
 asciiOnly(`${root}dist/berthd.cjs`);
 // Smoke test: the bundle starts and answers --version.

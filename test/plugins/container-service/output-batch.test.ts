@@ -10,19 +10,8 @@ import { batchEntries, newLineBatch } from '../../../lib/log-line-batch.js';
 import { OutputPump } from '../../../plugins/container-service/output-pump.js';
 import { JsonFileDriver } from '../../../plugins/log-json-file/json-file-driver.js';
 import { marshalEntry } from '../../../plugins/log-json-file/json-log-line.js';
+import { rng } from '../../helpers/rng.js';
 
-/** A deterministic generator (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
 
 /** Spool lines as conmon writes them, mixed with lines a reader must skip. */
 function spoolLines(r: () => number, n: number): string[] {

@@ -12,19 +12,8 @@ import { decodeEntry, marshalEntry } from '../../../plugins/log-json-file/json-l
 import { LogFileWriter } from '../../../plugins/log-json-file/log-file-writer.js';
 import { compressedLastTime } from '../../../plugins/log-json-file/gzip-extra.js';
 import { open } from 'node:fs/promises';
+import { rng } from '../../helpers/rng.js';
 
-/** A deterministic generator (xorshift32): the same cases on every run. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
 
 /** Bytes that exercise every escaping rule: plain ASCII, the HTML five, controls, valid and invalid UTF-8, U+2028. */
 function randomLine(r: () => number): Buffer {
