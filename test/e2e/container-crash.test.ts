@@ -2,10 +2,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { containerE2eSkip } from './containers/daemon-suite.js';
 import { startContainerDaemon, type ContainerDaemon } from './containers/harness.js';
+import { apiJson } from './containers/raw-http.js';
 
 /**
  * What a kill -9 of berthd leaves of containers being created and removed,
@@ -180,21 +180,9 @@ async function waitUntil(cond: () => boolean, ms: number): Promise<void> {
   }
 }
 
-function api(c: ContainerDaemon, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = request({ socketPath: c.d.socket, method, path, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (b: Buffer) => chunks.push(b));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
-        if ((res.statusCode ?? 500) >= 400) reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
-        else resolve({ status: res.statusCode ?? 0, body: parsed });
-      });
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
+/** A JSON API call that fails on an error status, so a traffic worker stops at its first refusal. */
+async function api(c: ContainerDaemon, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const r = await apiJson(c.d.socket, method, path, body);
+  if (r.status >= 400) throw new Error(`${method} ${path}: ${r.status} ${typeof r.json === 'string' ? r.json : JSON.stringify(r.json)}`);
+  return { status: r.status, body: r.json };
 }
