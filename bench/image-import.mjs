@@ -4,7 +4,7 @@
 // same machine.
 //
 //   node bench/image-import.mjs [--runs N] [--size MB] [--drivers vfs,overlay2] [--rootfs debian,busybox,synthetic]
-//                               [--cases import,load1,load5] [--cpu-prof DIR] [--compare DIR] [--save-archives DIR]
+//                               [--cases import,load1,load5] [--cpu-prof DIR] [--compare DIR] [--save-archives DIR] [--no-dockerd]
 //
 // --save-archives DIR keeps a copy of the archives made (<rootfs>-rootfs.tar,
 // -load-1layer.tar, -load-5layers.tar), to profile one command by hand.
@@ -12,6 +12,15 @@
 // With --compare DIR (another checkout, built), every berthd row is measured
 // for that build too, interleaved with this one's in the same rounds: an A/B
 // comparison on the same machine state.
+//
+// dockerd (when installed; --no-dockerd leaves it out) is measured for every
+// case and driver too, in the same rounds: a fresh dockerd per measurement,
+// as berthd, in its own network namespace (no bridge, no iptables), on its own
+// temp data-root with the same --storage-driver, stopped by PID. Its cpu is
+// dockerd's threads plus the children it reaped (docker-untar); containerd is
+// not involved in import/load (graph drivers, not snapshotters, in 20.10).
+// On vfs dockerd, too, copies the whole parent tree for every layer: the
+// load (5 layers) row shows what a real full-copy driver pays there.
 //
 // With --cpu-prof, every berthd runs under `node --cpu-prof` and leaves its
 // profile in DIR (open it in Chrome DevTools or summarise it), to see where
@@ -74,6 +83,9 @@ if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
 const saveArchives = opt('--save-archives', null) === null ? null : resolve(opt('--save-archives'));
 const compareRoot = opt('--compare', null) === null ? null : resolve(opt('--compare'));
 const builds = compareRoot === null ? [['', root]] : [['', root], [' (--compare)', compareRoot]];
+const withDockerd = !args.includes('--no-dockerd') && spawnSync('sh', ['-c', 'command -v dockerd && command -v unshare']).status === 0;
+/** The daemons measured: berthd (and --compare's build), then dockerd as the baseline engine. */
+const engines = [...builds.map(([tag, buildRoot]) => ({ tag, buildRoot, dockerd: false })), ...(withDockerd ? [{ tag: ' (dockerd)', dockerd: true }] : [])];
 const TARGET_RATIO = 1.5;
 const BUSYBOX = '/bin/busybox';
 
@@ -287,14 +299,51 @@ async function startBerthd(driver, buildRoot = root) {
   }
   const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config') };
   const docker = (argv) => sh('docker', argv, { env });
-  return { dir, child, env, docker, stderr: () => stderr };
+  return { dir, child, pid: child.pid, env, docker, stderr: () => stderr };
+}
+
+/**
+ * dockerd 20.10 (the baseline engine) on its own temp dirs, in its own
+ * network namespace (`unshare --net`: no bridge or iptables rules on the
+ * host), with the storage driver under test. `pid` is dockerd's own (from
+ * its pidfile), `child` the unshare process that exits when dockerd does.
+ */
+async function startDockerd(driver) {
+  const dir = mkdtempSync(join(base, `dockerd-${driver}-`));
+  const socket = join(dir, 'docker.sock');
+  const pidfile = join(dir, 'dockerd.pid');
+  const child = spawnDaemon('unshare', ['--net', '--fork', 'dockerd', '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'),
+    '-H', `unix://${socket}`, '--pidfile', pidfile, '--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver', driver],
+  { stdio: ['ignore', 'ignore', 'pipe'] });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+  const t0 = Date.now();
+  while (!(existsSync(socket) && (await ping(socket)))) {
+    if (child.exitCode !== null) throw new Error(`dockerd (${driver}) exited with ${child.exitCode}: ${stderr}`);
+    if (Date.now() - t0 > 60_000) { await stop(child); throw new Error(`dockerd (${driver}) did not answer /_ping: ${stderr}`); }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const pid = Number(readFileSync(pidfile, 'utf8'));
+  child.daemonPid = pid; // stop() signals dockerd itself; unshare exits with it
+  const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config') };
+  const docker = (argv) => sh('docker', argv, { env });
+  return { dir, child, pid, env, docker, stderr: () => stderr };
+}
+
+/** Unmounts whatever a stopped daemon left mounted under its dir (dockerd's private bind of its overlay2 home), deepest first. */
+function unmountUnder(dir) {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && (m === dir || m.startsWith(`${dir}/`)));
+  for (const m of points.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
 }
 
 async function stop(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const done = new Promise((r) => child.once('exit', r));
-  process.kill(child.pid, 'SIGTERM');
-  const t = setTimeout(() => { if (child.exitCode === null) process.kill(child.pid, 'SIGKILL'); }, 15_000);
+  const pid = child.daemonPid ?? child.pid;
+  process.kill(pid, 'SIGTERM');
+  const t = setTimeout(() => { if (child.exitCode === null) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } }, 15_000);
   await done;
   clearTimeout(t);
 }
@@ -309,9 +358,11 @@ function cpuSeconds(pid) {
   return (pid === undefined ? cutime + cstime : utime + stime + cutime + cstime) / CLK_TCK;
 }
 
-/** CPU seconds of a live process and its threads, from schedstat (nanoseconds, finer than the clock tick of /proc/<pid>/stat). */
+/** CPU seconds of a live process and its threads, from schedstat (nanoseconds, finer than the clock tick of /proc/<pid>/stat), plus its reaped children's. */
 function schedCpu(pid) {
-  let ns = 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const [cutime, cstime] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(13, 15).map(Number);
+  let ns = (cutime + cstime) / CLK_TCK * 1e9; // what it ran and waited for: dockerd's docker-untar, berthd's helpers
   for (const t of readdirSync(`/proc/${pid}/task`)) {
     try { ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]); } catch { /* thread gone */ }
   }
@@ -385,15 +436,16 @@ async function timed(argv, input, daemonPid) {
   return { wall, cpu, deferred, flush: (performance.now() - f0) / 1000 };
 }
 
-/** One berthd measurement: a fresh daemon, the command timed, its outcome checked, the daemon stopped and its dir removed. */
-async function onFreshBerthd(driver, argv, input, check, buildRoot) {
-  const d = await startBerthd(driver, buildRoot);
+/** One daemon measurement: a fresh berthd (or dockerd), the command timed, its outcome checked, the daemon stopped and its dir removed. */
+async function onFreshDaemon(engine, driver, argv, input, check) {
+  const d = engine.dockerd ? await startDockerd(driver) : await startBerthd(driver, engine.buildRoot);
   try {
-    const s = await timed(['docker', argv, { env: d.env }], input, d.child.pid);
+    const s = await timed(['docker', argv, { env: d.env }], input, d.pid);
     check(d);
     return s;
   } finally {
     await stop(d.child);
+    unmountUnder(d.dir);
     rmSync(d.dir, { recursive: true, force: true });
   }
 }
@@ -491,7 +543,7 @@ async function measure(kind) {
   const rows = [{ name: 'tar -x rootfs.tar (baseline)', driver: '-', baseline: true, times: [] }];
   for (const driver of drivers) {
     for (const [name, argv, input, check] of cases) {
-      for (const [tag, buildRoot] of builds) rows.push({ name: name + tag, driver, argv, input, check, buildRoot, compare: tag !== '', times: [] });
+      for (const engine of engines) rows.push({ name: name + engine.tag, driver, argv, input, check, engine, compare: engine.tag !== '', times: [] });
     }
   }
   const failed = new Map();
@@ -511,7 +563,7 @@ async function measure(kind) {
         continue;
       }
       try {
-        row.times.push(await onFreshBerthd(row.driver, row.argv, row.input, row.check, row.buildRoot));
+        row.times.push(await onFreshDaemon(row.engine, row.driver, row.argv, row.input, row.check));
         progress(i, key, row.times.at(-1));
       } catch (err) {
         failed.set(key, err.message.split('\n')[0]);
@@ -528,8 +580,8 @@ async function measure(kind) {
   console.log(`runs per row: ${runs} (rows in a random order each round); 1-min load average at each round: ${loads.map((l) => l.toFixed(1)).join(' ')} (${cpus().length} CPUs)`);
   console.log('Before every timed command: sync, wait until the machine has < 32 MiB dirty/under writeback (max 10 s), input archive read into the page cache.');
   console.log('time = the command alone (tar, or the docker CLI: spawn → exit; the daemon is started before, fresh for every run); q1/q3 = quartiles');
-  console.log('cpu = CPU seconds of tar, or of the docker CLI plus berthd (all threads, and what it ran), in that time');
-  console.log('late cpu = berthd CPU seconds after the CLI exited (deferred work: not in time); sync = seconds a sync took right after');
+  console.log('cpu = CPU seconds of tar, or of the docker CLI plus the daemon (all threads, and the children it reaped), in that time');
+  console.log('late cpu = daemon CPU seconds after the CLI exited (deferred work: not in time); sync = seconds a sync took right after');
   console.log('  (data left dirty in the page cache, by tar -x and berthd alike: not in time)');
   console.log(['what'.padEnd(34), 'driver'.padEnd(8), 'median s', '   q1 s', '   q3 s', 'x tar -x', ' cpu s', 'cpu x tar', 'late cpu', ' sync s'].join(' | '));
   let worst = 0;
@@ -542,6 +594,11 @@ async function measure(kind) {
       quantile(of(r, 'wall'), 0.75).toFixed(2).padStart(7), `${ratio.toFixed(2)}x`.padStart(8), cpu.toFixed(2).padStart(6),
       (tarCpu > 0 ? `${(cpu / tarCpu).toFixed(2)}x` : '-').padStart(9), (r.baseline ? '-' : median(of(r, 'deferred')).toFixed(2)).padStart(8),
       median(of(r, 'flush')).toFixed(2).padStart(7)].join(' | '));
+  }
+  if (withDockerd) {
+    // Each berthd row against dockerd's row for the same case and driver, medians of the same rounds.
+    const pairs = measured.filter((r) => !r.baseline && !r.compare).map((r) => [r, measured.find((k) => k.engine?.dockerd && k.driver === r.driver && k.argv === r.argv)]).filter(([, k]) => k);
+    console.log(`berthd / dockerd (median time): ${pairs.map(([r, k]) => `${r.name} (${r.driver}) ${(median(of(r, 'wall')) / median(of(k, 'wall'))).toFixed(2)}x`).join('; ')}`);
   }
   console.log(`runs s: ${measured.map((r) => `${r.name}${r.driver === '-' ? '' : ` (${r.driver})`}: ${of(r, 'wall').map((t) => t.toFixed(2)).join(' ')}`).join('; ')}`);
   if (measured.length > 1) {
