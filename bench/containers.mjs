@@ -29,6 +29,7 @@
 // more than the wall-clock rates. (dockerd's containerd and shims are not in it.)
 // --only runs just the named sections (run, exec, lifecycle, list, output, rss),
 // to iterate on one of them; the full run is the default.
+// With --compare DIR, list also measures DIR's berthd, interleaved in the same rounds.
 // Each figure is printed with its target from issue 4 and its ratio to the
 // dockerd figure measured here. Run it on a quiet machine: the load average
 // is printed first. Everything started is stopped by PID and every temp dir
@@ -311,27 +312,62 @@ async function benchLifecycle(d, total = 40, workers = 8) {
   return total / ((performance.now() - t0) / 1000);
 }
 
-async function benchList(d, containers = 100, clients = 16, seconds = 3) {
+/** 100 containers on `d` and a keep-alive agent for 16 clients; `measure(seconds)` lists them in a loop. */
+async function listFixture(d, name, containers = 100, clients = 16) {
   const agent = new Agent({ keepAlive: true, maxSockets: clients });
   const ids = [];
   for (let i = 0; i < containers; i++) ids.push((await api(d.socket, agent, 'POST', '/containers/create', { Image: IMAGE, Cmd: ['true'], Labels: { bench: 'list' } })).Id);
   const count = (await api(d.socket, agent, 'GET', '/containers/json?all=1')).length;
   if (count < containers) throw new Error(`${d.name} lists ${count} containers, expected ${containers}`);
-  let done = 0;
-  const end = performance.now() + seconds * 1000;
-  const t0 = performance.now();
-  const cpu0 = daemonCpuMs(d);
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (performance.now() < end) {
-      await api(d.socket, agent, 'GET', '/containers/json?all=1');
-      done++;
-    }
-  }));
-  const rate = done / ((performance.now() - t0) / 1000);
-  const cpuPerRequest = (daemonCpuMs(d) - cpu0) / done;
-  for (const id of ids) await api(d.socket, agent, 'DELETE', `/containers/${id}?force=1`);
-  agent.destroy();
-  return { rate, cpuPerRequest };
+  const total = { done: 0, ms: 0, cpu: 0 };
+  const measure = async (seconds, record = true) => {
+    let done = 0;
+    const end = performance.now() + seconds * 1000;
+    const t0 = performance.now();
+    const cpu0 = daemonCpuMs(d);
+    await Promise.all(Array.from({ length: clients }, async () => {
+      while (performance.now() < end) {
+        await api(d.socket, agent, 'GET', '/containers/json?all=1');
+        done++;
+      }
+    }));
+    if (!record) return;
+    total.done += done;
+    total.ms += performance.now() - t0;
+    total.cpu += daemonCpuMs(d) - cpu0;
+  };
+  const result = () => ({ rate: total.done / (total.ms / 1000), cpuPerRequest: total.cpu / total.done });
+  const teardown = async () => {
+    for (const id of ids) await api(d.socket, agent, 'DELETE', `/containers/${id}?force=1`);
+    agent.destroy();
+  };
+  return { name, measure, result, teardown };
+}
+
+/**
+ * The list rate and the daemon's CPU per request. With --compare DIR, berthd
+ * built in DIR lists its own 100 containers in the same run, interleaved:
+ * each round measures both (in alternating order) for 2 s, after a warm-up,
+ * so a loaded machine hits them alike (--list-rounds N, default 5).
+ */
+async function benchList(d) {
+  const fixtures = [await listFixture(d, 'berthd (this checkout)')];
+  const compare = opt('--compare', null);
+  if (compare && d.name === 'berthd') {
+    const dc = await startBerthd({ root: resolve(compare) });
+    cli(dc)(['import', '-c', 'CMD ["sh"]', join(base, 'rootfs.tar'), IMAGE]);
+    fixtures.push(await listFixture(dc, `berthd of ${compare}`));
+  }
+  const rounds = fixtures.length > 1 ? Number(opt('--list-rounds', 5)) || 5 : 1;
+  const seconds = fixtures.length > 1 ? 2 : 3;
+  for (const f of fixtures) await f.measure(0.5, false);
+  for (let i = 0; i < rounds; i++) {
+    const order = i % 2 ? [...fixtures].reverse() : fixtures;
+    for (const f of order) await f.measure(seconds);
+  }
+  if (fixtures.length > 1) results.listDetail = fixtures.map((f) => [f.name, f.result()]);
+  for (const f of fixtures) await f.teardown();
+  return fixtures[0].result();
 }
 
 function benchOutput(d) {
@@ -427,6 +463,12 @@ if (results.execDetail) {
   const crun = rest.find(([n]) => n.includes('(crun'));
   const bareCrun = rest.find(([n]) => n.startsWith('bare crun'));
   if (crun && bareCrun) console.log(`  berthd over bare crun exec: +${(crun[1] - bareCrun[1]).toFixed(1)} ms (${(crun[1] / bareCrun[1]).toFixed(2)}x)`);
+}
+if (results.listDetail) {
+  console.log('\nlist, same rounds, interleaved (req/s, daemon CPU ms per request):');
+  for (const [name, v] of results.listDetail) console.log(`  ${name.padEnd(50)} ${v.rate.toFixed(1).padStart(8)} ${v.cpuPerRequest.toFixed(3).padStart(8)}`);
+  const [[, a], [, z]] = results.listDetail;
+  console.log(`  this checkout over the other: ${(a.rate / z.rate).toFixed(2)}x req/s, ${(a.cpuPerRequest / z.cpuPerRequest).toFixed(2)}x CPU per request`);
 }
 if (wants('run')) console.log(`\nrunc run of the same bundle: ${results.runc.toFixed(1)} ms (again at the end: ${results.runcAgain.toFixed(1)} ms)`);
 console.log(`\n${'measure'.padEnd(52)} ${'berthd'.padStart(9)} ${'dockerd'.padStart(9)} ${'vs dockerd'.padStart(10)}  target`);

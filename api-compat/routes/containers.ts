@@ -14,7 +14,7 @@ import {
 } from '../../kernel/index.js';
 import { inspectView, summaryView } from '../../plugins/container-service/container-view.js';
 import { PS_FILTERS, selectContainers } from '../../plugins/container-service/list-filter.js';
-import { summaryListJson } from '../../plugins/container-service/summary-json.js';
+import { summaryListBody } from '../../plugins/container-service/summary-json.js';
 import type { ApiDeps } from '../http/api-context.js';
 import { readJson } from '../http/body.js';
 import { Filters } from '../http/filters.js';
@@ -53,13 +53,13 @@ export function containerRoutes(router: Router, deps: ApiDeps): void {
     const all = await service.list();
     const images = deps.host.tryCurrent<ImageStore>(ExtensionPoint.ImageStore);
     // `ancestor` names an image; containers match by the name they were created with or the image's ID.
-    const ancestorIds = new Set(await Promise.all(filters.get('ancestor').map((a) => images?.get(a).then((i) => i.id, () => undefined))));
-    const byRef = new Map(all.map((c) => [c.Id, c] as const));
+    const ancestors = filters.get('ancestor');
+    const ancestorIds = new Set(ancestors.length ? await Promise.all(ancestors.map((a) => images?.get(a).then((i) => i.id, () => undefined))) : []);
     const selected = selectContainers(all, {
       all: queryBool(ctx.query.all),
       limit: queryInt('limit', ctx.query.limit),
       filters,
-      resolve: (ref) => byRef.get(ref) ?? all.find((c) => c.Name === `/${ref}` || c.Id.startsWith(ref)) ?? raiseNoSuch(ref),
+      resolve: (ref) => all.find((c) => c.Id === ref) ?? all.find((c) => c.Name === `/${ref}` || c.Id.startsWith(ref)) ?? raiseNoSuch(ref),
       imageMatches: (c, ancestor) => c.ImageName === ancestor || ancestorIds.has(c.Image),
       networks: (c) => deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.containerNetworks(c.Id) ?? [],
     });
@@ -70,8 +70,8 @@ export function containerRoutes(router: Router, deps: ApiDeps): void {
       ctx.body = selected.map((c, i) => summaryView(c, sizes?.[i], networks?.settings(c)));
       return;
     }
-    // No adapter changes this route's answer: the JSON text is built from per-record fragments (summary-json.ts).
-    ctx.body = summaryListJson(selected.map((c, i) => ({ c, sizes: sizes?.[i], network: networks?.settings(c) })));
+    // No adapter changes this route's answer: the JSON bytes are built from per-record fragments (summary-json.ts).
+    ctx.body = summaryListBody(selected.map((c, i) => ({ c, sizes: sizes?.[i], network: networks?.settings(c) })));
     ctx.set('Content-Type', 'application/json');
   });
 

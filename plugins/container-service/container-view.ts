@@ -73,6 +73,21 @@ export function portList(network: NetworkSettings | undefined): Array<Record<str
   return out;
 }
 
+/**
+ * The time statusText counts from ("Up 3 seconds" from StartedAt, "Exited (0)
+ * 2 minutes ago" from FinishedAt), or undefined when the text does not depend
+ * on the clock. Kept next to statusText so the two cannot drift apart.
+ */
+export function statusSince(c: ContainerRecord): string | undefined {
+  const s = c.State;
+  switch (s.Status) {
+    case 'running': case 'paused': return s.StartedAt;
+    case 'restarting': return s.FinishedAt;
+    case 'exited': return s.FinishedAt === GO_ZERO_TIME ? undefined : s.FinishedAt;
+    default: return undefined;
+  }
+}
+
 /** The STATUS column of `docker ps`, which the CLI prints verbatim. */
 export function statusText(c: ContainerRecord, now = Date.now()): string {
   const s = c.State;

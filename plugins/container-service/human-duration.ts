@@ -18,3 +18,15 @@ export function humanDuration(ms: number): string {
   if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
   return `${Math.floor(hours / 24 / 365)} years`;
 }
+
+/**
+ * How long (ms, > 0) humanDuration(ms) keeps its text: the time to the next
+ * boundary of the unit it counts in (seconds under a minute, minutes under an
+ * hour, then rounded hours, from which days, weeks, months and years follow).
+ * Lets a caller reuse the text until then instead of recomputing it.
+ */
+export function humanDurationStableFor(ms: number): number {
+  if (ms < 60_000) return (Math.floor(ms / 1000) + 1) * 1000 - ms;
+  if (ms < 3_600_000) return (Math.floor(ms / 60_000) + 1) * 60_000 - ms;
+  return (Math.floor(ms / 3_600_000 + 0.5) + 0.5) * 3_600_000 - ms;
+}
