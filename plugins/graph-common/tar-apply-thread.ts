@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
@@ -15,6 +15,13 @@ const MAX_IN_FLIGHT = 8;
 const RESUME_AT = 2;
 /** Idle workers kept for the next layer (a load applies a few at once). */
 const MAX_IDLE = 2;
+/**
+ * A layer that ends within this many bytes is unpacked on the main thread
+ * when no worker is idle: booting one costs 60-80 ms of CPU, more than
+ * unpacking a few MiB (busybox's ~2 MB layer takes a few ms here). Also the
+ * point past which a load's upload boots its workers (layerWorkersWorthIt).
+ */
+export const SMALL_LAYER_BYTES = 4 << 20;
 
 /**
  * applyLayerTar on a worker thread: the unpacking (thousands of synchronous
@@ -26,13 +33,24 @@ const MAX_IDLE = 2;
  * (tar-apply-worker.ts) on the bytes this side posts, with flow control so
  * a fast input never piles up in memory.
  *
+ * A layer that ends within `smallLayerBytes` while no worker is idle is
+ * unpacked here (see SMALL_LAYER_BYTES); 0 always uses a worker.
+ *
  * The promise settles only when the worker has stopped writing into root
  * (on failure too), so a caller may remove root at once. Without a worker
  * file (a build without it) the unpacking runs here, as before.
  */
-export async function applyLayerTarOffThread(rootDir: string, input: Readable, opts: ApplyOptions = {}): Promise<number> {
+export async function applyLayerTarOffThread(rootDir: string, input: Readable, opts: ApplyOptions = {}, smallLayerBytes = SMALL_LAYER_BYTES): Promise<number> {
   const file = workerFile();
   if (file === null) return applyLayerTar(rootDir, input, opts);
+  if (idle.length === 0 && smallLayerBytes > 0) {
+    // No worker ready: a small layer is unpacked here rather than paying for a boot. Its first bytes are read
+    // (nothing is written meanwhile); a layer that ends within them is applied from memory, a bigger one goes on
+    // to a worker with those bytes put back in front of the rest.
+    const head = await readHead(input, smallLayerBytes);
+    if (head.ended) return applyLayerTar(rootDir, Readable.from(head.chunks, { objectMode: false }), opts);
+    for (let i = head.chunks.length - 1; i >= 0; i--) input.unshift(head.chunks[i]!);
+  }
   // Listen at once: an input failing while root is resolved must not be an unhandled 'error' event.
   let early: Error | null = null;
   const onEarlyError = (err: Error) => { early ??= err; };
@@ -131,6 +149,39 @@ export async function applyLayerTarOffThread(rootDir: string, input: Readable, o
     if (failed) { stop(failed); return; }
     input.on('end', onEnd);
     input.on('data', onData);
+    input.resume(); // readHead may have left it paused (a 'data' listener alone does not restart a paused stream)
+  });
+}
+
+/**
+ * Reads `input` until it ends or `limit` bytes have arrived, whichever comes
+ * first; a failing input rejects. The input is left paused, with no listener
+ * of this function on it.
+ */
+function readHead(input: Readable, limit: number): Promise<{ chunks: Buffer[]; ended: boolean }> {
+  if (input.errored) return Promise.reject(input.errored);
+  if (input.readableEnded) return Promise.resolve({ chunks: [], ended: true });
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const done = (err: Error | null, ended: boolean) => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('error', onError);
+      input.pause();
+      if (err) reject(err);
+      else resolve({ chunks, ended });
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      bytes += chunk.length;
+      if (bytes >= limit) done(null, false);
+    };
+    const onEnd = () => done(null, true);
+    const onError = (err: Error) => done(err, false);
+    input.on('error', onError);
+    input.on('end', onEnd);
+    input.on('data', onData);
   });
 }
 
@@ -216,6 +267,11 @@ function giveBack(w: Worker): void {
   } else {
     void w.terminate();
   }
+}
+
+/** Workers alive (idle and busy): what tests check to know which side unpacked a layer. */
+export function layerWorkerCount(): number {
+  return idle.length + busy.size;
 }
 
 function dead(w: Worker): void {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
 import { InvalidParameterError, type ImageConfig, type LoadOutput } from '../../kernel/index.js';
-import { prewarmLayerWorkers } from '../graph-common/tar-apply-thread.js';
+import { prewarmLayerWorkers, SMALL_LAYER_BYTES } from '../graph-common/tar-apply-thread.js';
 import { ExtractedArchive } from './archive-extract.js';
 import { decompressStream } from './decompress.js';
 import { chainIds, shortId } from './digest.js';
@@ -29,10 +29,9 @@ const LAYER_READ_CHUNK = 512 * 1024;
  * in any case, and at the next start if the daemon dies meanwhile.
  */
 export async function loadImages(core: ImageCore, input: Readable, opts: { quiet: boolean; out: LoadOutput }): Promise<void> {
-  prewarmLayerWorkers(2); // booting while the archive is received
   const dir = await mkdtemp(join(core.tmpRoot, 'load-'));
   try {
-    const archive = await ExtractedArchive.extract(await decompressStream(input), dir);
+    const archive = await ExtractedArchive.extract(bootWorkersPast(await decompressStream(input), SMALL_LAYER_BYTES), dir);
     const items = await readLoadManifest(archive);
     const links: Array<{ id: string; parent?: string }> = [];
     let idsText = '';
@@ -130,6 +129,24 @@ function validParent(img: ImageConfig, parent: ImageConfig): boolean {
     if (rfc3339ToNs(p.created) !== rfc3339ToNs(c.created)) return false;
     return isDeepStrictEqual({ ...p, created: undefined }, { ...c, created: undefined });
   });
+}
+
+/**
+ * The archive passed through, booting two layer workers once more than
+ * `bytes` of it have arrived: they boot while the rest is received, ready
+ * for its big layers, and a small archive (busybox) boots none (its layers
+ * are unpacked on the main thread, cheaper than a worker's boot).
+ */
+function bootWorkersPast(input: Readable, bytes: number): Readable {
+  let seen = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (seen <= bytes && (seen += chunk.length) > bytes) prewarmLayerWorkers(2);
+      cb(null, chunk);
+    },
+  });
+  input.on('error', (err) => counter.destroy(err));
+  return input.pipe(counter);
 }
 
 /** Counts bytes through and reports `Loading layer` progress. */

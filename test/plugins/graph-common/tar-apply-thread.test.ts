@@ -8,7 +8,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidParameterError } from '../../../kernel/index.js';
 import { applyLayerTar } from '../../../plugins/graph-common/tar-applier.js';
-import { applyLayerTarOffThread } from '../../../plugins/graph-common/tar-apply-thread.js';
+import { applyLayerTarOffThread, layerWorkerCount } from '../../../plugins/graph-common/tar-apply-thread.js';
 import { TarParseError } from '../../../plugins/graph-common/tar-parser.js';
 import { makeTar, readTree, type TarSpec } from '../../conformance/tar-fixtures.js';
 
@@ -42,6 +42,39 @@ describe('graph-common applyLayerTarOffThread (the applier on a worker thread)',
   beforeEach(async () => { tmp = await mkdtemp(join(tmpdir(), 'berth-apply-thread-')); });
   afterEach(async () => { await rm(tmp, { recursive: true, force: true }); });
 
+  it('a small layer whose input fails rejects with its error and writes nothing', async () => {
+    assert.equal(layerWorkerCount(), 0, 'runs before any worker exists');
+    const root = join(tmp, 'layer');
+    await mkdir(root);
+    const input = new PassThrough();
+    const done = applyLayerTarOffThread(root, input, {}, 1 << 20).then(() => null, (e: unknown) => e);
+    input.write((await makeTar([{ name: 'a', content: 'x' }])).subarray(0, 600));
+    await sleep(20);
+    input.destroy(new Error('cut short'));
+    assert.match(String(await done), /cut short/);
+    assert.deepEqual(await readdir(root), []);
+  });
+
+  it('a small layer with no idle worker is unpacked on this thread (no worker booted), as the in-thread applier does', async () => {
+    const workers = layerWorkerCount();
+    const tar = await makeTar(bigLayer());
+    const here = join(tmp, 'here');
+    const small = join(tmp, 'small');
+    await mkdir(here);
+    await mkdir(small);
+    const a = await applyLayerTar(here, chunked(tar, 4096), { whiteouts: 'remove' });
+    // First test of the file (its own process): no worker exists yet.
+    assert.equal(workers, 0);
+    assert.equal(await applyLayerTarOffThread(small, chunked(tar, 3000), { whiteouts: 'remove' }, tar.length + 1), a);
+    assert.equal(layerWorkerCount(), 0, 'no worker was started for a layer under the limit');
+    assert.deepEqual(await shape(small), await shape(here));
+    // The same layer over the limit: its first bytes are read, put back, and the worker gets every byte in order.
+    const big = join(tmp, 'big');
+    await mkdir(big);
+    assert.equal(await applyLayerTarOffThread(big, chunked(tar, 3000), { whiteouts: 'remove' }, 10_000), a);
+    assert.deepEqual(await shape(big), await shape(here));
+  });
+
   it('unpacks exactly what the in-thread applier unpacks, with the same size, for both whiteout modes', async () => {
     const tar = await makeTar(bigLayer());
     for (const whiteouts of ['remove', 'overlay'] as const) {
@@ -56,7 +89,7 @@ describe('graph-common applyLayerTarOffThread (the applier on a worker thread)',
       await writeFile(join(there, 'usr', 'gone'), 'x');
       await writeFile(join(there, 'gone'), 'x');
       const a = await applyLayerTar(here, chunked(tar, 4096), { whiteouts });
-      const b = await applyLayerTarOffThread(there, chunked(tar, 3000), { whiteouts });
+      const b = await applyLayerTarOffThread(there, chunked(tar, 3000), { whiteouts }, 0);
       assert.equal(b, a);
       assert.ok(a > 100_000);
       assert.deepEqual(await shape(there), await shape(here), `tree (${whiteouts})`);
@@ -67,7 +100,7 @@ describe('graph-common applyLayerTarOffThread (the applier on a worker thread)',
     const tars = await Promise.all([0, 1, 2, 3].map((n) => makeTar([{ name: `d${n}/`, mode: 0o755 }, ...Array.from({ length: 200 }, (_, i) => ({ name: `d${n}/f${i}`, content: `${n}:${i}` }))])));
     const dirs = tars.map((_, n) => join(tmp, `l${n}`));
     await Promise.all(dirs.map((d) => mkdir(d)));
-    await Promise.all(tars.map((t, n) => applyLayerTarOffThread(dirs[n]!, chunked(t, 1000))));
+    await Promise.all(tars.map((t, n) => applyLayerTarOffThread(dirs[n]!, chunked(t, 1000), {}, 0)));
     for (let n = 0; n < 4; n++) {
       assert.equal((await readdir(join(dirs[n]!, `d${n}`))).length, 200);
       assert.equal(await readFile(join(dirs[n]!, `d${n}`, 'f199'), 'utf8'), `${n}:199`);
@@ -78,20 +111,20 @@ describe('graph-common applyLayerTarOffThread (the applier on a worker thread)',
     const root = join(tmp, 'layer');
     await mkdir(root);
     const slip = await makeTar([{ name: 'ok', content: 'fine' }, { name: '../escaped', content: 'evil' }]);
-    const err = await applyLayerTarOffThread(root, chunked(slip, 700)).then(() => null, (e: unknown) => e);
+    const err = await applyLayerTarOffThread(root, chunked(slip, 700), {}, 0).then(() => null, (e: unknown) => e);
     assert.ok(err instanceof InvalidParameterError, `got ${String(err)}`);
     assert.match((err as Error).message, /outside of/);
     assert.equal(existsSync(join(tmp, 'escaped')), false);
     const truncated = (await makeTar([{ name: 'big', content: 'z'.repeat(5000) }])).subarray(0, 2048);
     const root2 = join(tmp, 'layer2');
     await mkdir(root2);
-    const err2 = await applyLayerTarOffThread(root2, chunked(truncated, 512)).then(() => null, (e: unknown) => e);
+    const err2 = await applyLayerTarOffThread(root2, chunked(truncated, 512), {}, 0).then(() => null, (e: unknown) => e);
     assert.ok(err2 instanceof TarParseError, `got ${String(err2)}`);
     assert.match((err2 as Error).message, /unexpected EOF/);
     // The worker that failed is usable again.
     const root3 = join(tmp, 'layer3');
     await mkdir(root3);
-    assert.equal(await applyLayerTarOffThread(root3, chunked(await makeTar([{ name: 'again', content: 'yes' }]), 100)), 3);
+    assert.equal(await applyLayerTarOffThread(root3, chunked(await makeTar([{ name: 'again', content: 'yes' }]), 100), {}, 0), 3);
     assert.equal(await readFile(join(root3, 'again'), 'utf8'), 'yes');
   });
 
@@ -99,7 +132,7 @@ describe('graph-common applyLayerTarOffThread (the applier on a worker thread)',
     const root = join(tmp, 'layer');
     await mkdir(root);
     const input = new PassThrough();
-    const done = applyLayerTarOffThread(root, input).then(() => null, (e: unknown) => e);
+    const done = applyLayerTarOffThread(root, input, {}, 0).then(() => null, (e: unknown) => e);
     input.destroy(new Error('gone before a byte'));
     assert.match(String(await done), /gone before a byte/);
     assert.deepEqual(await readdir(root), []);
@@ -110,7 +143,7 @@ describe('graph-common applyLayerTarOffThread (the applier on a worker thread)',
     await mkdir(root);
     const tar = await makeTar(Array.from({ length: 400 }, (_, i) => ({ name: `f${i}`, content: 'x'.repeat(2000) })));
     const input = new PassThrough();
-    const done = applyLayerTarOffThread(root, input).then(() => null, (e: unknown) => e);
+    const done = applyLayerTarOffThread(root, input, {}, 0).then(() => null, (e: unknown) => e);
     input.write(tar.subarray(0, 200_000));
     await sleep(50);
     input.destroy(new Error('client went away'));
@@ -122,4 +155,5 @@ describe('graph-common applyLayerTarOffThread (the applier on a worker thread)',
     assert.equal((await readdir(root)).length, after, 'nothing written after the promise settled');
     await rm(root, { recursive: true, force: true });
   });
+
 });
