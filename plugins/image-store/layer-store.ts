@@ -287,17 +287,30 @@ export class LayerStore {
         await discardAll();
         throw failure;
       }
+      // Committed together: every registration's files written and synced at once (each in its own private
+      // write-set dir), then renamed into sha256/ in chain order, one fsync of sha256/ for all, and only then
+      // the pending markers dropped. A kill -9 anywhere before that sync leaves markers for every layer of the
+      // batch: at restart the ones whose rename did not survive are removed by their marker, and the ones that
+      // did are held by no image and collected, so the load leaves all of its image or none.
       let k = 0;
       try {
+        const first = out.length > 0 ? out[out.length - 1]! : parentRec;
+        await Promise.all(jobs.map((j, n) => {
+          const a = results[n] as Applied;
+          const parent = n === 0 ? first?.chainId ?? null : chains[jobs[n - 1]!.i]!;
+          return writeRegistration(a.work, { diffId: a.diffId, size: a.size, cacheId: a.cacheId, parent });
+        }));
         for (; k < jobs.length; k++) {
           const { i } = jobs[k]!;
           const parent = out.length > 0 ? out[out.length - 1]! : parentRec;
-          out.push(await this.commit(chains[i]!, results[k] as Applied, parent));
+          out.push(await this.publish(chains[i]!, results[k] as Applied, parent));
         }
+        await syncDir(join(this.root, 'sha256'));
       } catch (err) {
         for (const j of jobs.slice(k)) await this.discard({ ...j.p, diffId: '', size: 0 });
         throw err;
       }
+      await Promise.all(jobs.map((j) => unlink(j.p.marker).catch(() => {})));
       return out;
     }
   }
@@ -512,11 +525,17 @@ export class LayerStore {
 
   private async commit(chainId: string, a: Applied, parent: LayerRecord | null): Promise<LayerRecord> {
     await writeRegistration(a.work, { diffId: a.diffId, size: a.size, cacheId: a.cacheId, parent: parent?.chainId ?? null });
+    const rec = await this.publish(chainId, a, parent);
+    await syncDir(join(this.root, 'sha256'));
+    await unlink(a.marker).catch(() => {});
+    return rec;
+  }
+
+  /** A written registration renamed into sha256/ and recorded (not yet synced: the caller syncs sha256/, then drops the marker). */
+  private async publish(chainId: string, a: Applied, parent: LayerRecord | null): Promise<LayerRecord> {
     const dir = this.dir(chainId);
     await rm(dir, { recursive: true, force: true }); // a broken leftover of an earlier registration
     await rename(a.work, dir);
-    await syncDir(join(this.root, 'sha256'));
-    await unlink(a.marker).catch(() => {});
     const rec: LayerRecord = { chainId, diffId: a.diffId, parent, cacheId: a.cacheId, size: a.size, refs: 1 };
     if (parent) parent.refs++;
     this.layers.set(chainId, rec);

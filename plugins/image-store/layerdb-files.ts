@@ -17,10 +17,13 @@ export interface Registration {
 }
 
 export async function writeRegistration(dir: string, r: Registration): Promise<void> {
-  await writeSynced(join(dir, 'diff'), r.diffId);
-  await writeSynced(join(dir, 'size'), String(r.size));
-  await writeSynced(join(dir, 'cache-id'), r.cacheId);
-  if (r.parent !== null) await writeSynced(join(dir, 'parent'), r.parent);
+  // The files side by side (their fsyncs join one journal commit); the dir is private until renamed into
+  // place, so their order does not matter, only that all are synced before the dir is.
+  const files: Array<[string, string]> = [['diff', r.diffId], ['size', String(r.size)], ['cache-id', r.cacheId]];
+  if (r.parent !== null) files.push(['parent', r.parent]);
+  const written = await Promise.allSettled(files.map(([name, data]) => writeSynced(join(dir, name), data)));
+  const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+  if (failed) throw failed.reason;
   await syncDir(dir);
 }
 

@@ -51,6 +51,9 @@ export function storedImages(dataRoot: string, driver: string): Map<string, stri
   const dir = join(imageRoot(dataRoot, driver), 'imagedb', 'content', 'sha256');
   const out = new Map<string, string[]>();
   for (const hex of ls(dir)) {
+    // A config is stored under its digest; anything else is an atomic write's temp file (a config being
+    // written when the daemon was killed), not an image.
+    if (!/^[a-f0-9]{64}$/.test(hex)) continue;
     const config = JSON.parse(readFileSync(join(dir, hex), 'utf8')) as { rootfs?: { diff_ids?: string[] } };
     out.set(`sha256:${hex}`, config.rootfs?.diff_ids ?? []);
   }

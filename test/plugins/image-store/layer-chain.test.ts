@@ -93,6 +93,19 @@ for (const [name, openDriver, skipReason] of [
       assert.equal(store.all().length, 4);
     });
 
+    it('a chain on a registered parent is committed with the right parent links, which a restart checks', async () => {
+      const base = await store.register(Readable.from([tars[0]!]), null, sha256sum(tars[0]!));
+      const recs = await store.registerChain(base.chainId, chainOf(tars.slice(1)));
+      assert.deepEqual(recs.map((r) => r.parent?.chainId), [base.chainId, recs[0]!.chainId, recs[1]!.chainId]);
+      assert.equal(await leftovers(), 0, 'no write-set dir or pending marker left');
+      // restore() keeps a registration only when its parent file names a registered layer and its chain ID matches.
+      await driver.dispose();
+      driver = await openDriver(driverRoot());
+      store = await open();
+      assert.deepEqual(store.all().map((r) => r.chainId).sort(), [base.chainId, ...recs.map((r) => r.chainId)].sort());
+      assert.equal(store.get(recs[2]!.chainId)?.parent?.parent?.parent?.chainId, base.chainId);
+    });
+
     it('fails as a whole on a diff ID mismatch, naming the layer, and leaves nothing behind', async () => {
       const ids = tars.map(sha256sum);
       ids[2] = `sha256:${'0'.repeat(64)}`;
