@@ -18,7 +18,8 @@
 //
 // Each daemon runs as the network tests run theirs: its own temp dirs, its
 // own iptables chain prefix, default bridge name and address pool, no
-// ip_forward change; it is stopped and its dirs removed at the end.
+// ip_forward change; it is stopped and its dirs removed at the end, and the
+// host's ip_forward is put back to the value it had when the bench started.
 import { spawnSync } from 'node:child_process';
 import { spawnDaemon } from './lib/spawn-daemon.mjs';
 import { args, opt, root } from './lib/options.mjs';
@@ -37,6 +38,10 @@ const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).s
 
 const base = mkdtempSync(join(tmpdir(), 'berth-bench-net-'));
 const daemons = [];
+// The host's ip_forward as found: put back at the end whatever the daemons (or a bridge
+// brought up in a run) did to it, so the bench leaves the host as it was.
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+const ipForwardBefore = existsSync(IP_FORWARD) ? readFileSync(IP_FORWARD, 'utf8').trim() : undefined;
 
 function sh(cmd, argv, opts = {}) {
   const r = spawnSync(cmd, argv, { encoding: 'utf8', ...opts });
@@ -157,6 +162,10 @@ async function stop() {
     clearTimeout(t);
   }
   rmSync(base, { recursive: true, force: true });
+  if (ipForwardBefore !== undefined && readFileSync(IP_FORWARD, 'utf8').trim() !== ipForwardBefore) {
+    writeFileSync(IP_FORWARD, `${ipForwardBefore}\n`);
+    console.log(`ip_forward restored to ${ipForwardBefore}`);
+  }
 }
 
 main().then(stop, async (err) => {

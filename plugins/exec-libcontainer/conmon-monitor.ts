@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { SystemError } from '../../kernel/index.js';
 import { runtimeMessage } from './runc-cli.js';
+import { spawnHelper } from './spawn-helper.js';
 
 /**
  * The per-container monitor: Debian's `conmon` (containers/conmon 2.1, as
@@ -86,10 +87,45 @@ export async function launchMonitor(o: MonitorLaunch): Promise<MonitorStarted> {
   if (o.stdin) args.push('-i');
   if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');
 
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' };
+  const first = spawnHelper.available() ? await viaHelper(o, args, env) : await viaSpawn(o, args, env);
+  if (first.data < 0) {
+    throw new RuntimeCreateError(runtimeMessage(first.message ?? '') || `runtime failed with status ${-first.data}`);
+  }
+  const monitorPid = Number((await readFile(o.conmonPidFile, 'utf8')).trim());
+  return { pid: first.data, monitorPid };
+}
+
+type SyncMessage = { data: number; message?: string };
+
+function parseSync(line: string): SyncMessage {
+  try {
+    return JSON.parse(line) as SyncMessage;
+  } catch (err) {
+    throw new SystemError(`conmon: bad sync message ${JSON.stringify(line)}`, { cause: err });
+  }
+}
+
+/** conmon forked by the long-lived spawn helper (no fork of the daemon; see spawn-helper.ts). */
+async function viaHelper(o: MonitorLaunch, args: string[], env: Record<string, string>): Promise<SyncMessage> {
+  const r = await spawnHelper.run(o.conmonPath, args, o.dir, env).catch((err: Error) => {
+    throw new SystemError(`conmon: ${err.message}`, { cause: err });
+  });
+  const text = r.fd3.toString('utf8');
+  const nl = text.indexOf('\n');
+  if (nl < 0) {
+    const stderr = r.stderr.toString('utf8').trim();
+    throw new RuntimeCreateError(`conmon failed: ${stderr || (r.signal !== null ? `signal ${r.signal}` : `exit status ${r.code}`)}`);
+  }
+  return parseSync(text.slice(0, nl));
+}
+
+/** conmon spawned by the daemon itself (no perl, or BERTH_SPAWN_HELPER=0). */
+async function viaSpawn(o: MonitorLaunch, args: string[], env: Record<string, string>): Promise<SyncMessage> {
   const child = spawn(o.conmonPath, args, {
     cwd: o.dir, // conmon also drops an `oom` file into its cwd
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
+    env,
   });
   const stderr: Buffer[] = [];
   child.stderr!.on('data', (b: Buffer) => stderr.push(b));
@@ -123,9 +159,5 @@ export async function launchMonitor(o: MonitorLaunch): Promise<MonitorStarted> {
     const text = Buffer.concat(stderr).toString('utf8').trim();
     throw new RuntimeCreateError(`conmon failed: ${text || `exit status ${child.exitCode}`}`);
   }
-  if (first.data < 0) {
-    throw new RuntimeCreateError(runtimeMessage(first.message ?? '') || `runtime failed with status ${-first.data}`);
-  }
-  const monitorPid = Number((await readFile(o.conmonPidFile, 'utf8')).trim());
-  return { pid: first.data, monitorPid };
+  return first;
 }

@@ -1,0 +1,208 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { commandPath } from '../graph-common/run-command.js';
+
+/**
+ * Short-lived commands (conmon's launches) forked by one long-lived Perl
+ * process instead of by the daemon. Node (libuv) starts a child with a
+ * plain fork() of the whole daemon — ~70 MB of page tables copied, then
+ * write-protected pages faulted back on the daemon's next writes — and the
+ * event loop is blocked until the child has exec'd, which on a loaded
+ * 2-core machine took ~11 ms per container in a CPU profile of the
+ * lifecycle bench. The helper is a few MiB, so its fork is cheap, and the
+ * daemon's thread never waits for it.
+ *
+ * One request per line: `s <id> <cwd> <env count> <env…> <path> <argv…>`
+ * (hex fields). The child gets /dev/null on stdin and stdout, a pipe on
+ * stderr and another on fd 3 (conmon's sync pipe, `_OCI_SYNCPIPE=3`). The
+ * helper collects stderr until EOF and fd 3 up to its first line (or EOF),
+ * reaps the child, and answers
+ * `<id> <status> <fd 3 bytes> <stderr bytes>` (status: `e<code>` or
+ * `s<signal>`), so nothing but bytes crosses the pipe (Node cannot pass
+ * file descriptors). Children are served side by side (select loop), and
+ * answers come in the order children finish.
+ *
+ * Like the mount helper (graph-common/mount-helper.ts): Perl is Essential
+ * on Debian; the helper starts on first use, ends when its stdin closes, is
+ * restarted if it dies; without perl, or with BERTH_SPAWN_HELPER=0,
+ * `available()` is false and callers spawn from the daemon as before.
+ */
+const SCRIPT = String.raw`
+use strict; use POSIX (); use Fcntl;
+$| = 1;
+$0 = 'berthd-spawner';
+my ($wr, $ww); pipe($wr, $ww) or die "pipe: $!";
+for my $h ($wr, $ww) { my $f = fcntl($h, F_GETFL, 0); fcntl($h, F_SETFL, $f | O_NONBLOCK); }
+$SIG{CHLD} = sub { syswrite($ww, 'x'); };
+my %kids; my %byfd; my %done; my $in = ''; my $stdin_open = 1;
+sub answer {
+  my ($pid) = @_; my $k = $kids{$pid};
+  # fd 3 counts as done at its first full line: a monitor that outlives its parent (conmon -e)
+  # keeps it open for a later message nobody waits for.
+  return unless defined $k->{status} && !$k->{err} && (!$k->{sync} || index($k->{syncbuf}, "\n") >= 0);
+  if ($k->{sync}) { delete $byfd{fileno($k->{sync})}; close($k->{sync}); }
+  my $st = $k->{status};
+  my $s = ($st & 127) ? 's' . ($st & 127) : 'e' . ($st >> 8);
+  print join(' ', $k->{id}, $s, unpack('H*', $k->{syncbuf}), unpack('H*', $k->{errbuf})) . "\n";
+  delete $kids{$pid};
+}
+sub start {
+  my ($id, @f) = @_;
+  my @a = map { pack('H*', $_) } @f;
+  my $cwd = shift @a; my $n = shift @a; my @env = splice(@a, 0, $n);
+  my $path = $a[0];
+  pipe(my $sr, my $sw) or do { print "$id e127 \n"; return; };
+  pipe(my $er, my $ew) or do { print "$id e127 \n"; return; };
+  my $pid = fork();
+  if (!defined $pid) { print "$id e127  " . unpack('H*', "fork: $!") . "\n"; return; }
+  if ($pid == 0) {
+    $SIG{CHLD} = 'DEFAULT';
+    # fds 0-3 by dup2 (fd 1 is the answer pipe: it must not reach the child).
+    my $null = POSIX::open('/dev/null', POSIX::O_RDWR());
+    POSIX::dup2($null, 0); POSIX::dup2($null, 1);
+    POSIX::dup2(fileno($ew), 2); POSIX::dup2(fileno($sw), 3);
+    # Every source fd is above 3 (0-2 are the helper's stdio, 3-4 its wake pipe), so each dup2
+    # makes a new descriptor, which is not close-on-exec; the sources are (perl's) or get closed.
+    POSIX::close($null);
+    if ($cwd ne '' && !chdir($cwd)) { syswrite(STDERR, "chdir $cwd: $!"); POSIX::_exit(127); }
+    %ENV = map { split(/=/, $_, 2) } @env;
+    exec { $path } @a;
+    syswrite(STDERR, "exec $path: $!"); POSIX::_exit(127);
+  }
+  close($sw); close($ew);
+  $kids{$pid} = { id => $id, sync => $sr, err => $er, syncbuf => '', errbuf => '' };
+  $byfd{fileno($sr)} = [$pid, 'sync']; $byfd{fileno($er)} = [$pid, 'err'];
+}
+while ($stdin_open || %kids) {
+  my $rin = '';
+  vec($rin, fileno(STDIN), 1) = 1 if $stdin_open;
+  vec($rin, fileno($wr), 1) = 1;
+  vec($rin, $_, 1) = 1 for keys %byfd;
+  my $n = select(my $rout = $rin, undef, undef, undef);
+  next if $n < 0;
+  if (vec($rout, fileno($wr), 1)) {
+    my $x; while (sysread($wr, $x, 64)) {}
+    while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+      next unless $kids{$pid};
+      $kids{$pid}{status} = $?; answer($pid);
+    }
+  }
+  for my $fd (keys %byfd) {
+    next unless $byfd{$fd} && vec($rout, $fd, 1);
+    my ($pid, $which) = @{$byfd{$fd}};
+    my $k = $kids{$pid};
+    my $r = sysread($k->{$which}, my $buf, 65536);
+    next if !defined $r && $!{EINTR};
+    if ($r) { $k->{$which . 'buf'} .= $buf; answer($pid) if $which eq 'sync'; next; }
+    close($k->{$which}); delete $k->{$which}; delete $byfd{$fd};
+    answer($pid);
+  }
+  if ($stdin_open && vec($rout, fileno(STDIN), 1)) {
+    my $r = sysread(STDIN, my $buf, 65536);
+    if (!$r) { $stdin_open = 0 unless !defined $r && $!{EINTR}; next; }
+    $in .= $buf;
+    while ((my $nl = index($in, "\n")) >= 0) {
+      my $line = substr($in, 0, $nl); $in = substr($in, $nl + 1);
+      my ($op, $id, @f) = split / /, $line, -1;
+      start($id, @f) if $op eq 's';
+    }
+  }
+}
+`;
+
+/** How a helper-spawned command ended, and what it wrote on fd 3 and stderr. */
+export interface SpawnResult {
+  /** Exit code, or null when a signal ended it. */
+  code: number | null;
+  /** Signal number that ended it, or null. */
+  signal: number | null;
+  fd3: Buffer;
+  stderr: Buffer;
+}
+
+interface Running {
+  child: ChildProcess;
+  pending: Map<number, { resolve(r: SpawnResult): void; reject(err: Error): void }>;
+}
+
+const hex = (s: string) => Buffer.from(s).toString('hex');
+
+class SpawnHelper {
+  private current?: Running;
+  private perl?: string | null;
+  private nextId = 1;
+
+  /** Whether commands go through the helper on this host. */
+  available(): boolean {
+    if (process.env.BERTH_SPAWN_HELPER === '0') return false;
+    if (this.perl === undefined) {
+      const p = commandPath('perl');
+      this.perl = p.startsWith('/') ? p : null;
+    }
+    return this.perl !== null;
+  }
+
+  /** Runs `path argv…` in `cwd` with exactly `env`, and resolves when it has exited and closed fd 3 and stderr. */
+  run(path: string, argv: string[], cwd: string, env: Record<string, string>): Promise<SpawnResult> {
+    if (!this.current && !this.available()) return Promise.reject(new Error('spawn helper: not available (no perl, or BERTH_SPAWN_HELPER=0)'));
+    const run = this.current ?? this.start();
+    const id = this.nextId++;
+    const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    const fields = [cwd, String(envList.length), ...envList, path, ...argv].map(hex);
+    return new Promise((resolve, reject) => {
+      run.pending.set(id, { resolve, reject });
+      (run.child.stdout as unknown as { ref(): void }).ref();
+      run.child.stdin!.write(`s ${id} ${fields.join(' ')}\n`);
+    });
+  }
+
+  /** The pid of the running helper, if one runs (for tests). */
+  get pid(): number | undefined {
+    return this.current?.child.pid;
+  }
+
+  private start(): Running {
+    const child = spawn(this.perl!, ['-e', SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const run: Running = { child, pending: new Map() };
+    this.current = run;
+    child.unref();
+    (child.stdout as unknown as { unref(): void }).unref();
+    child.stdin!.on('error', () => { /* the exit below fails what was pending */ });
+    let buf = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (text: string) => {
+      buf += text;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const [id, status = '', fd3 = '', stderr = ''] = buf.slice(0, nl).split(' ');
+        buf = buf.slice(nl + 1);
+        const p = run.pending.get(Number(id));
+        if (!p) continue;
+        run.pending.delete(Number(id));
+        const n = Number(status.slice(1));
+        p.resolve({ code: status[0] === 'e' ? n : null, signal: status[0] === 's' ? n : null, fd3: Buffer.from(fd3, 'hex'), stderr: Buffer.from(stderr, 'hex') });
+      }
+      if (run.pending.size === 0) (child.stdout as unknown as { unref(): void }).unref();
+    });
+    const gone = (why: string) => {
+      if (this.current === run) this.current = undefined;
+      // A child it started may still run: its caller gets an error, not a guess.
+      for (const p of run.pending.values()) p.reject(new Error(`spawn helper: ${why}`));
+      run.pending.clear();
+    };
+    child.on('error', (err) => gone(err.message));
+    child.on('exit', (code, signal) => gone(`exited (${signal ?? code})`));
+    // The process handle is unref'd: its answer pipe closing is what keeps a waiting caller from hanging.
+    child.stdout!.on('close', () => gone('exited (answer pipe closed)'));
+    return run;
+  }
+
+  /** Ends the helper once the children it runs are done (its stdin closes). The next request starts another. */
+  stop(): void {
+    const run = this.current;
+    if (!run) return;
+    this.current = undefined;
+    run.child.stdin!.end();
+  }
+}
+
+/** The one helper of this process. */
+export const spawnHelper = new SpawnHelper();
