@@ -83,8 +83,10 @@ describe('container lifecycle with the real CLI', { skip }, () => {
   });
 
   it('emits the Docker events of a run: create, attach, start, die with exitCode, destroy', async () => {
-    const ev = dockerAsync(c.d, ['events', '--filter', 'type=container', '--filter', 'container=evt', '--format', '{{.Action}} {{.Actor.Attributes.exitCode}}']);
-    await new Promise((r) => setTimeout(r, 300));
+    // --since replays what happened before the subscription reached the daemon, so no
+    // sleep is needed (a fixed wait lost events on a loaded machine); the stream stays live.
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    const ev = dockerAsync(c.d, ['events', '--since', since, '--filter', 'type=container', '--filter', 'container=evt', '--format', '{{.Action}} {{.Actor.Attributes.exitCode}}']);
     assert.equal(c.d.docker(['run', '--rm', '--name', 'evt', 'bbox:1', 'sh', '-c', 'exit 4']).status, 4);
     await waitFor(() => ev.output().includes('destroy'));
     ev.kill();
