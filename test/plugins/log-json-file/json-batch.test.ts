@@ -36,14 +36,14 @@ function randomLine(r: () => number): Buffer {
 }
 
 /** A batch of random lines laid out in one buffer with junk between them, as a read buffer holds them. */
-function randomBatch(r: () => number, count: number): { batch: LogLineBatch; entries: LogEntry[] } {
+function randomBatch(r: () => number, count: number, lineOf = randomLine, junkOf = () => '2026-11-28T00:00:00Z stdout F '): { batch: LogLineBatch; entries: LogEntry[] } {
   const T = 1_795_000_000_123_456_789n;
   const parts: Buffer[] = [];
   const spans: Array<[number, number]> = [];
   let size = 0;
   for (let i = 0; i < count; i++) {
-    const junk = Buffer.from(`2026-11-28T00:00:00Z stdout F `);
-    const line = randomLine(r);
+    const junk = Buffer.from(junkOf());
+    const line = lineOf(r);
     parts.push(junk, line, Buffer.from('\n'));
     spans.push([size + junk.length, size + junk.length + line.length]);
     size += junk.length + line.length + 1;
@@ -74,6 +74,41 @@ describe('json-file lines in batches', () => {
       let end = 0;
       want.forEach((w, i) => { end += w.length; assert.equal(enc.ends[i], end); });
     }
+  });
+
+  it('encodes plain ASCII batches (the copy-while-checking path) to the same bytes, bodies with a newline or bytes to escape between lines included', () => {
+    const r = rng(23);
+    const plainLine = (rr: () => number): Buffer => {
+      const kind = rr();
+      if (kind < 0.1) return Buffer.alloc(0);
+      if (kind < 0.2) return Buffer.from('two\nlines in one body'); // a body newline must still be escaped
+      let text = '';
+      const n = Math.floor(rr() * 120);
+      for (let i = 0; i < n; i++) {
+        const c = 0x20 + Math.floor(rr() * 0x60); // printable ASCII and DEL
+        text += String.fromCharCode(c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26 ? 0x2e : c);
+      }
+      return Buffer.from(text, 'latin1');
+    };
+    // Between lines: a spool header, or bytes that would need escaping in a body (they must not matter, nor hide a body's).
+    const junk = () => (r() < 0.2 ? 'é"\\<\x01 ' : '2026-11-28T00:00:00Z stdout F ');
+    for (let round = 0; round < 200; round++) {
+      const attrs = round % 4 === 0 ? '{"tag":"web"}' : undefined;
+      const mixed = round % 5 === 0; // one line that needs escaping among plain ones
+      const { batch, entries } = randomBatch(r, 1 + Math.floor(r() * 60), (rr) => (mixed && rr() < 0.1 ? randomLine(rr) : plainLine(rr)), round % 2 ? junk : undefined);
+      const enc = marshalBatch(batch, attrs);
+      assert.deepEqual(enc.data, Buffer.concat(entries.map((e) => marshalEntry(e, attrs))), `round ${round}`);
+    }
+    // Lines out of buffer order (a batch is a list of ranges, not necessarily ascending).
+    const data = Buffer.from('aaa\nbbb\nccc\n');
+    const batch = newLineBatch(data, 4);
+    batch.times.push(1_795_000_000_000_000_001n);
+    pushLine(batch, 8, 11, 0, 0);
+    pushLine(batch, 0, 3, LOG_LINE_STDERR, 0);
+    pushLine(batch, 4, 9, 0, 0); // spans a newline
+    const want = [[8, 11, 'stdout'], [0, 3, 'stderr'], [4, 9, 'stdout']].map(([s, e, stream]) =>
+      marshalEntry({ stream: stream as 'stdout', line: data.subarray(s as number, e as number), time: new Date(1_795_000_000_000), timeNano: 1_795_000_000_000_000_001n }));
+    assert.deepEqual(marshalBatch(batch).data, Buffer.concat(want));
   });
 
   it('decodes stored lines in place to what JSON.parse (decodeEntry) gives, fast path or not', () => {
