@@ -27,10 +27,11 @@ export class ExtractedArchive implements TarEntryHandler {
   /** The regular file being written, -1 between files. */
   private fd = -1;
 
-  private constructor(readonly root: string) {}
+  private constructor(readonly root: string, private readonly onFile?: (size: number) => void) {}
 
-  static async extract(input: Readable, root: string): Promise<ExtractedArchive> {
-    const archive = new ExtractedArchive(root);
+  /** `onFile` hears the size of each regular file as it starts (before its bytes arrive). */
+  static async extract(input: Readable, root: string, onFile?: (size: number) => void): Promise<ExtractedArchive> {
+    const archive = new ExtractedArchive(root, onFile);
     try {
       await parseTarStream(input, archive);
     } catch (err) {
@@ -83,6 +84,7 @@ export class ExtractedArchive implements TarEntryHandler {
         const path = join(this.root, rel);
         this.forget(rel);
         this.fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        this.onFile?.(h.size ?? 0);
         return;
       }
       default:

@@ -31,7 +31,12 @@ const LAYER_READ_CHUNK = 512 * 1024;
 export async function loadImages(core: ImageCore, input: Readable, opts: { quiet: boolean; out: LoadOutput }): Promise<void> {
   const dir = await mkdtemp(join(core.tmpRoot, 'load-'));
   try {
-    const archive = await ExtractedArchive.extract(bootWorkersPast(await decompressStream(input), SMALL_LAYER_BYTES), dir);
+    // Layer workers boot once a file of the archive is big enough to need one (its size is in its tar header,
+    // before its bytes): they boot while the rest is received. A small archive (busybox) boots none: its
+    // layers are unpacked on the main thread, cheaper than a worker's boot (applyLayerTarOffThread).
+    const archive = await ExtractedArchive.extract(await decompressStream(input), dir, (size) => {
+      if (size >= SMALL_LAYER_BYTES) prewarmLayerWorkers(2);
+    });
     const items = await readLoadManifest(archive);
     const links: Array<{ id: string; parent?: string }> = [];
     let idsText = '';
@@ -129,24 +134,6 @@ function validParent(img: ImageConfig, parent: ImageConfig): boolean {
     if (rfc3339ToNs(p.created) !== rfc3339ToNs(c.created)) return false;
     return isDeepStrictEqual({ ...p, created: undefined }, { ...c, created: undefined });
   });
-}
-
-/**
- * The archive passed through, booting two layer workers once more than
- * `bytes` of it have arrived: they boot while the rest is received, ready
- * for its big layers, and a small archive (busybox) boots none (its layers
- * are unpacked on the main thread, cheaper than a worker's boot).
- */
-function bootWorkersPast(input: Readable, bytes: number): Readable {
-  let seen = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      if (seen <= bytes && (seen += chunk.length) > bytes) prewarmLayerWorkers(2);
-      cb(null, chunk);
-    },
-  });
-  input.on('error', (err) => counter.destroy(err));
-  return input.pipe(counter);
 }
 
 /** Counts bytes through and reports `Loading layer` progress. */
