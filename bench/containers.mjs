@@ -29,7 +29,8 @@
 // more than the wall-clock rates. (dockerd's containerd and shims are not in it.)
 // --only runs just the named sections (run, exec, lifecycle, list, output, rss),
 // to iterate on one of them; the full run is the default.
-// With --compare DIR, list also measures DIR's berthd, interleaved in the same rounds.
+// With --compare DIR, run, exec and list also measure DIR's berthd, interleaved in the same rounds
+// (run: this berthd, DIR's and bare `runc run` take turns in every round).
 // Each figure is printed with its target from issue 4 and its ratio to the
 // dockerd figure measured here. Run it on a quiet machine: the load average
 // is printed first. Everything started is stopped by PID and every temp dir
@@ -219,10 +220,26 @@ function daemonCpuMs(d) {
 
 // --- measurements -------------------------------------------------------------------
 
-function benchRun(d) {
+async function benchRun(d) {
   const docker = cli(d);
   docker(['run', '--rm', IMAGE, 'true']); // warm-up
-  return median(Array.from({ length: runs }, () => ms(() => docker(['run', '--rm', IMAGE, 'true']))));
+  const compare = opt('--compare', null);
+  if (d.name !== 'berthd' || !compare) return median(Array.from({ length: runs }, () => ms(() => docker(['run', '--rm', IMAGE, 'true']))));
+  // With --compare: this berthd, the other build's and bare runc take turns in every round (A/B on a loaded machine).
+  const dc = await startBerthd({ root: resolve(compare) });
+  const other = cli(dc);
+  other(['import', '-c', 'CMD ["sh"]', join(base, 'rootfs.tar'), IMAGE]);
+  other(['run', '--rm', IMAGE, 'true']);
+  const rootDir = join(base, 'runc-root');
+  const variants = [
+    ['docker run --rm true, this berthd', () => docker(['run', '--rm', IMAGE, 'true'])],
+    [`docker run --rm true, berthd of ${compare}`, () => other(['run', '--rm', IMAGE, 'true'])],
+    ['bare runc run, same bundle', (i) => sh(...normalPolicy('runc', ['--root', rootDir, 'run', '--bundle', join(base, 'bundle'), `bench-ab-${process.pid}-${i}`]), { stdio: ['ignore', 'ignore', 'pipe'] })],
+  ];
+  const samples = variants.map(() => []);
+  for (let i = 0; i < runs; i++) variants.forEach(([, fn], j) => samples[j].push(ms(() => fn(i))));
+  results.runDetail = variants.map(([name], j) => [name, median(samples[j])]);
+  return results.runDetail[0][1];
 }
 
 function benchRunc() {
@@ -463,6 +480,12 @@ if (results.execDetail) {
   const crun = rest.find(([n]) => n.includes('(crun'));
   const bareCrun = rest.find(([n]) => n.startsWith('bare crun'));
   if (crun && bareCrun) console.log(`  berthd over bare crun exec: +${(crun[1] - bareCrun[1]).toFixed(1)} ms (${(crun[1] / bareCrun[1]).toFixed(2)}x)`);
+}
+if (results.runDetail) {
+  console.log('\nrun, same rounds, interleaved (median ms):');
+  for (const [name, v] of results.runDetail) console.log(`  ${name.padEnd(60)} ${v.toFixed(1).padStart(7)}`);
+  const [[, a], [, z], [, bare]] = results.runDetail;
+  console.log(`  this checkout: ${(a / bare).toFixed(2)}x bare runc; the other: ${(z / bare).toFixed(2)}x; this over the other: ${(a / z).toFixed(2)}x`);
 }
 if (results.listDetail) {
   console.log('\nlist, same rounds, interleaved (req/s, daemon CPU ms per request):');

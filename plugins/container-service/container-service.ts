@@ -114,7 +114,7 @@ export class LocalContainerService implements ContainerService {
         return peer;
       },
     };
-    this.lifecycle = new Lifecycle(this.ctx, (id) => this.remove(id, { force: true, removeVolumes: true }).catch(async (err: unknown) => {
+    this.lifecycle = new Lifecycle(this.ctx, (id, pending) => this.remove(id, { force: true, removeVolumes: true }, pending).catch(async (err: unknown) => {
       const left = this.store.tryResolve(id);
       if (!left) return;
       deps.log.error('error removing container', { container: id, error: err });
@@ -292,8 +292,12 @@ export class LocalContainerService implements ContainerService {
     this.emit('rename', this.store.resolve(rec.Id), { oldName });
   }
 
-  /** dockerd's ContainerRm: 409 for a running container without force; with force it is killed first. */
-  async remove(ref: string, opts: { force: boolean; removeVolumes: boolean }): Promise<void> {
+  /**
+   * dockerd's ContainerRm: 409 for a running container without force; with
+   * force it is killed first. `pending` (an auto-removal right after the
+   * exit): the exit's remaining work, waited for before the removal reports.
+   */
+  async remove(ref: string, opts: { force: boolean; removeVolumes: boolean }, pending?: Promise<void>): Promise<void> {
     const rec = this.store.resolve(ref);
     if (rec.State.Status === 'removing') throw new ConflictError(`removal of container ${rec.Id} is already in progress`);
     if (rec.State.Running && !opts.force) {
@@ -316,10 +320,13 @@ export class LocalContainerService implements ContainerService {
         this.health.stop(rec.Id);
         this.execs.forget(rec.Id);
         await this.volumes.release(rec.Id, Object.values(cur.MountPoints ?? {}), opts.removeVolumes);
-        await this.deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.forget(rec.Id).catch((err: unknown) => this.deps.log.warn('failed to release container networks', { container: rec.Id, error: err }));
-        // The layers go before the reply (an `rmi` right after deletes and lists the image's layers; the
-        // driver's devices or directories are gone when `docker rm` returns, as with dockerd) …
-        await this.releaseLayers(rec.Id);
+        // Its networks and its layers, side by side (neither needs the other). The layers go before
+        // the reply (an `rmi` right after deletes and lists the image's layers; the driver's devices
+        // or directories are gone when `docker rm` returns, as with dockerd) …
+        await Promise.all([
+          this.deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.forget(rec.Id).catch((err: unknown) => this.deps.log.warn('failed to release container networks', { container: rec.Id, error: err })),
+          this.releaseLayers(rec.Id),
+        ]);
         // … the old directory (record, /etc files, log) after it: only the next start would look at it.
         if (trashed) this.background(this.store.purge(trashed).catch((err: unknown) => this.deps.log.warn('failed to delete a removed container directory', { container: rec.Id, error: err })));
         return cur;
@@ -329,6 +336,7 @@ export class LocalContainerService implements ContainerService {
         throw err;
       }
     });
+    await pending;
     this.emit('destroy', last);
     this.ctx.waiters.removed(rec.Id, { exitCode: last.State.ExitCode, error: last.State.Error || undefined });
   }
@@ -544,15 +552,24 @@ export class LocalContainerService implements ContainerService {
     return new Set(['runc', 'lxc', ...Object.keys(this.deps.daemon().runtimes ?? {})]);
   }
 
+  /**
+   * The container's read-write and init layers and its hold on the image's
+   * layers, given back side by side: none needs another gone first (the
+   * container layer's directory or device names its parents but nothing
+   * reads them once it is unmounted; a device-mapper driver serialises its
+   * own work), and each deletion is a string of file-system round trips on
+   * the path `docker rm` and `docker run --rm` wait on.
+   */
   private async releaseLayers(id: string): Promise<void> {
     const graph = this.deps.host.tryCurrent<GraphDriver>(ExtensionPoint.GraphDriver);
-    if (graph) {
-      await graph.remove(id).catch((err) => this.deps.log.warn('failed to remove container layer', { id, error: err }));
-      await graph.remove(`${id}-init`).catch((err) => this.deps.log.warn('failed to remove container init layer', { id, error: err }));
-    }
     const images = this.deps.host.tryCurrent<ImageStore>(ExtensionPoint.ImageStore);
-    await images?.releaseLayers(id).catch((err) => this.deps.log.warn('failed to release image layers', { id, error: err }));
+    await Promise.all([
+      graph?.remove(id).catch((err) => this.deps.log.warn('failed to remove container layer', { id, error: err })),
+      graph?.remove(`${id}-init`).catch((err) => this.deps.log.warn('failed to remove container init layer', { id, error: err })),
+      images?.releaseLayers(id).catch((err) => this.deps.log.warn('failed to release image layers', { id, error: err })),
+    ]);
   }
+
 
   private emit(action: string, rec: ContainerRecord, extra: Record<string, string> = {}): void {
     const attrs: Record<string, string> = { ...(rec.Config.Labels ?? {}), image: rec.ImageName, name: rec.Name.slice(1), ...extra };

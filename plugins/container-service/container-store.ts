@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, InvalidParameterError, NotFoundError, writeFileAtomic, type ContainerRecord, type Logger } from '../../kernel/index.js';
+import { ConflictError, InvalidParameterError, NotFoundError, replaceFile, writeFileAtomic, type ContainerRecord, type Logger } from '../../kernel/index.js';
 
 /**
  * Every container's record, in memory and on disk at
@@ -100,10 +100,17 @@ export class ContainerStore {
     await mkdir(this.dir(id), { mode: 0o710 });
   }
 
-  async save(rec: ContainerRecord): Promise<void> {
+  /**
+   * Writes the record atomically (a kill -9 leaves the old or the new one).
+   * `durable: false` leaves out the two fsyncs (file and directory), which
+   * only matter for a crash of the host: for a state whose loss in such a
+   * crash ends the same way (see Lifecycle's start of an auto-removed container).
+   */
+  async save(rec: ContainerRecord, opts: { durable?: boolean } = {}): Promise<void> {
     // The directory exists for every indexed record (and for one being created, see prepare).
     if (!this.byId.has(rec.Id)) await mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
-    await writeFileAtomic(this.file(rec.Id), JSON.stringify(rec), 0o600);
+    if (opts.durable === false) await replaceFile(this.file(rec.Id), JSON.stringify(rec), 0o600);
+    else await writeFileAtomic(this.file(rec.Id), JSON.stringify(rec), 0o600);
     this.index(rec);
   }
 

@@ -40,7 +40,8 @@ export class Lifecycle {
 
   constructor(
     private readonly ctx: ServiceContext,
-    private readonly autoRemove: (id: string) => Promise<void>,
+    /** `--rm`'s removal; `pending`, work of the exit (the task's deletion) it overlaps with and waits for before it reports. */
+    private readonly autoRemove: (id: string, pending?: Promise<void>) => Promise<void>,
   ) {}
 
   live(id: string): LiveTask | undefined {
@@ -96,7 +97,12 @@ export class Lifecycle {
         ...launched.etc,
         LogPath: live.logger?.path ?? '',
       };
-      await this.ctx.store.save(running);
+      // An auto-removed (--rm) container's running state is written without fsyncs: a host crash
+      // that loses it leaves the record of its create, and a stopped or created --rm container is
+      // removed at the next start, as a running one is (restore, as dockerd's) — the same end. A
+      // kill -9 of the daemon loses nothing either way (the rename is atomic, the page cache the
+      // kernel's). Every other container's running state is durable before the start is reported.
+      await this.ctx.store.save(running, { durable: c.HostConfig.AutoRemove !== true });
       this.ctx.emit('start', running);
       await this.hooks?.started(id);
       this.watchExit(id, live);
@@ -128,6 +134,7 @@ export class Lifecycle {
   /** dockerd's handleContainerExit. */
   private async onExit(id: string, live: LiveTask, exit: ExitStatus): Promise<void> {
     let remove = false;
+    let taskDeleted: Promise<void> | undefined;
     await this.ctx.locks.run(id, async () => {
       const rt = this.ctx.runtimes.get(id);
       if (!rt || rt.live !== live) return;
@@ -150,18 +157,23 @@ export class Lifecycle {
       // A container removed right after its exit is not rewritten for it: the removal's trash
       // rename follows, and a crash in between leaves it recorded as running, which restore turns
       // into this same exit and removal. (If the removal fails, the exit is saved then.)
+      // The task's deletion (runtime state, cgroups, bundle) is handed to the removal that follows,
+      // which commits and deletes the layers meanwhile (the rootfs is unmounted first) and waits for
+      // it before it reports: a crash in between leaves a task no container names, which the next
+      // start deletes (restore's stale tasks).
       if (remove) this.ctx.store.setInMemory(next);
       const [released, saved] = await Promise.allSettled([
-        releaseTask(this.ctx, c, live, { deleteTask: true, exited: true }),
+        releaseTask(this.ctx, c, live, { deleteTask: true, exited: true, handOff: remove }),
         remove ? Promise.resolve() : this.ctx.store.save(next),
       ]);
+      if (released.status === 'fulfilled') taskDeleted = released.value.taskDeleted;
       if (released.status === 'rejected') throw released.reason;
       if (saved.status === 'rejected') throw saved.reason;
       this.ctx.emit('die', next, { exitCode: String(exit.exitCode), execDuration: String(Math.floor(runMs / 1000)) });
       this.ctx.waiters.stopped(id, { exitCode: exit.exitCode, error: next.State.Error || undefined });
       if (decision.restart) this.scheduleRestart(id, decision.delayMs, exit);
     });
-    if (remove) await this.autoRemove(id);
+    if (remove) await this.autoRemove(id, taskDeleted);
   }
 
   private scheduleRestart(id: string, delayMs: number, exit: ExitStatus): void {

@@ -121,12 +121,17 @@ async function shutDown(c: ContainerRecord, task: Task, paused: boolean): Promis
   if (!exited) await task.kill('SIGKILL').catch(() => undefined);
 }
 
-/** Tasks of containers that are not running: left by a crash in the middle of a start. */
+/**
+ * Tasks of containers that are not running — left by a crash in the middle
+ * of a start — and tasks of containers that no longer exist: an auto-removal
+ * commits while the exited task is still being deleted, and a crash in
+ * between leaves the task (its runtime state and cgroups, its bundle).
+ */
 async function removeStaleTasks(ctx: ServiceContext): Promise<void> {
   for (const driver of ctx.host.all<ExecDriver>(ExtensionPoint.ExecDriver).values()) {
     for (const id of await driver.list()) {
       const c = ctx.store.tryResolve(id);
-      if (!c || c.Id !== id || ctx.runtimes.get(id)?.live) continue;
+      if (c && c.Id === id && ctx.runtimes.get(id)?.live) continue;
       const task = await driver.restore(id);
       await task?.delete({ force: true }).catch((err: unknown) => ctx.log.warn('failed to delete a stale task', { container: id, error: err }));
     }

@@ -115,36 +115,57 @@ async function allOrFirstError<T extends readonly unknown[]>(steps: { [K in keyo
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
-/** Gives back what launchTask took; the task itself is deleted first when asked. */
-export async function releaseTask(deps: LaunchDeps, c: ContainerRecord, live: LiveTask, opts: { deleteTask: boolean; exited?: boolean }): Promise<void> {
+/**
+ * Gives back what launchTask took; the task itself is deleted first when
+ * asked. With `handOff` (an exited task whose container is removed next) the
+ * task's deletion is not waited for: it is returned, still running, for the
+ * removal to overlap its own work with and to wait for before it reports; the
+ * lease on the driver is given back when it is done.
+ */
+export async function releaseTask(deps: LaunchDeps, c: ContainerRecord, live: LiveTask, opts: { deleteTask: boolean; exited?: boolean; handOff?: boolean }): Promise<{ taskDeleted: Promise<void> }> {
   const warn = (what: string) => (err: unknown) => deps.log.warn(what, { container: c.Id, error: err });
-  await live.pump.stop().catch(warn('stopping the output pump'));
-  await live.logger?.close().catch(warn('closing the log'));
-  if (opts.deleteTask) {
-    const unmount = async () => {
-      await deps.volumes.unmount(c);
-      await deps.host.tryCurrent<GraphDriver>(ExtensionPoint.GraphDriver)?.put(c.Id).catch(warn('unmounting the root filesystem'));
-    };
-    const deleteTask = async () => {
-      await live.task.delete({ force: true }).catch(warn('deleting the task'));
-      await live.offset.remove().catch(warn('removing the spool offset'));
-    };
-    const releaseNetwork = async () => {
-      await deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.detach(c.Id).catch(warn('releasing the network sandbox'));
-    };
-    // Once the process has exited nothing uses its mounts or its network: the runtime's delete,
-    // the unmounts and the sandbox release (each processes of their own) can overlap.
-    // Otherwise the task must be gone first.
-    if (opts.exited) await Promise.all([deleteTask(), unmount(), releaseNetwork()]);
-    else {
-      await deleteTask();
-      await unmount();
-      await releaseNetwork();
-    }
-  } else {
+  const closeStreams = async () => {
+    await live.pump.stop().catch(warn('stopping the output pump'));
+    await live.logger?.close().catch(warn('closing the log'));
+  };
+  const done = { taskDeleted: Promise.resolve() };
+  if (!opts.deleteTask) {
+    await closeStreams();
     await live.offset.flush();
+    live.lease.release();
+    return done;
   }
-  live.lease.release();
+  const unmount = async () => {
+    await deps.volumes.unmount(c);
+    await deps.host.tryCurrent<GraphDriver>(ExtensionPoint.GraphDriver)?.put(c.Id).catch(warn('unmounting the root filesystem'));
+  };
+  const deleteTask = async () => {
+    await live.task.delete({ force: true }).catch(warn('deleting the task'));
+    await live.offset.remove().catch(warn('removing the spool offset'));
+  };
+  const releaseNetwork = async () => {
+    await deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.detach(c.Id).catch(warn('releasing the network sandbox'));
+  };
+  if (!opts.exited) {
+    // The process may still run: the task must be gone before its mounts and its network.
+    await closeStreams();
+    await deleteTask();
+    await unmount();
+    await releaseNetwork();
+    live.lease.release();
+    return done;
+  }
+  // Once the process has exited nothing uses its mounts or its network: the runtime's delete,
+  // the unmounts and the sandbox release (each processes or file-system round trips of their own)
+  // overlap. Only the task's deletion waits for the output pump, which reads the spool it removes.
+  const streamsClosed = closeStreams();
+  const taskDeleted = streamsClosed.then(deleteTask).finally(() => live.lease.release());
+  if (opts.handOff) {
+    await Promise.all([streamsClosed, unmount(), releaseNetwork()]);
+    return { taskDeleted };
+  }
+  await Promise.all([taskDeleted, unmount(), releaseNetwork()]);
+  return done;
 }
 
 /** The lease on the exec driver serving `runtime` (dockerd's per-container runtime). */

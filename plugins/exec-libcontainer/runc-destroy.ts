@@ -39,10 +39,12 @@ export async function destroyExited(stateDir: string): Promise<boolean> {
   if ((state.config?.Hooks?.poststop ?? []).length > 0) return false;
   if (state.intel_rdt_path) return false;
   if (!state.init_process_pid || (await sameProcessRuns(state.init_process_pid, state.init_process_start))) return false;
-  for (const path of new Set(Object.values(state.cgroup_paths ?? {}))) {
-    if (!path.startsWith('/sys/fs/cgroup/')) return false;
-    if (!(await removeCgroup(path))) return false;
-  }
+  const paths = [...new Set(Object.values(state.cgroup_paths ?? {}))];
+  if (paths.some((path) => !path.startsWith('/sys/fs/cgroup/'))) return false;
+  // One directory per cgroup v1 controller (ten or so), each in its own hierarchy: removed side
+  // by side rather than one rmdir round trip after another on the path every exit waits for.
+  const removed = await Promise.all(paths.map((path) => removeCgroup(path)));
+  if (removed.includes(false)) return false;
   await rm(stateDir, { recursive: true, force: true });
   return true;
 }

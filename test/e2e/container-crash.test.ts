@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { containerE2eSkip } from './containers/daemon-suite.js';
@@ -108,6 +108,41 @@ describe('containers across a kill -9 of berthd (create, remove, --rm)', { skip:
     await c.d.restart();
     // Without live-restore the container is stopped at start, and --rm removes it.
     await waitUntil(() => !listed().includes(id), 30_000);
+    assertClean([id]);
+  });
+
+  it('docker run --rm answers once the container, its task and its layers are gone', () => {
+    const cidFile = join(c.d.dir, 'run-rm.cid');
+    ok(['run', '--rm', '--cidfile', cidFile, 'bbox:1', 'true']);
+    const id = readFileSync(cidFile, 'utf8').trim();
+    // The removal overlaps the exited task's deletion and waits for it: nothing of the task is left either.
+    assertClean([id], {});
+    assert.deepEqual(c.leftovers(), []);
+  });
+
+  it('a --rm removal committed while its exited task was still being deleted: the next start deletes the task', async () => {
+    const id = ok(['run', '-d', '--rm', 'bbox:1', 'sleep', '300']).trim();
+    const pid = Number(ok(['inspect', '-f', '{{.State.Pid}}', id]).trim());
+    await stopHard(c);
+    // The state of a kill right after the removal's trash rename, before the task's deletion ended:
+    // the process has exited (its monitor recorded the exit and left), the container's directory is
+    // in the trash, the task (bundle, runtime state, cgroups) is still there.
+    process.kill(pid, 'SIGKILL');
+    await waitUntil(() => !c.leftovers().some((l) => l.startsWith('monitor ')), 30_000);
+    await mkdir(join(data(), 'containers', '.trash'), { recursive: true });
+    await rename(join(data(), 'containers', id), join(data(), 'containers', '.trash', id));
+    assert.ok(c.leftovers().some((l) => l.includes('exec-libcontainer/tasks')), `the task is there before the start: ${c.leftovers().join('; ')}`);
+    await c.d.restart();
+    assertClean([id]);
+    assert.deepEqual(c.leftovers(), [], 'the task of the removed container is deleted at start');
+  });
+
+  it('a --rm container whose record still says created (its running state lost with the host) is removed at the next start', async () => {
+    // An auto-removed container's running state is written without fsync: a host crash may leave the
+    // record of its create, and such a container is removed at start as a running one would be.
+    const id = ok(['create', '--rm', 'bbox:1', 'true']).trim();
+    await stopHard(c);
+    await c.d.restart();
     assertClean([id]);
   });
 
