@@ -128,13 +128,46 @@ export abstract class ConmonDriver<F extends ConmonTaskFiles, R extends ConmonTa
 
   /** The task's bundle, the exits directory, its spool and an empty output file for conmon. */
   protected async makeTaskDirs(files: F, oci: OciSpec): Promise<void> {
-    // Independent directories, made side by side; the shared exits directory once per driver.
+    await this.makeDirs(files);
+    await this.writeTaskFiles(files, oci);
+  }
+
+  /**
+   * The task's directories: bundle, spool, the shared exits directory (once
+   * per driver), made side by side. They need nothing of the spec, so they
+   * can be made while it is built (`specWithDirs`).
+   */
+  protected async makeDirs(files: F): Promise<void> {
     await Promise.all([
       mkdir(files.bundle, { recursive: true, mode: 0o711 }),
       this.onceDir(files.exitsDir, 0o777),
       mkdir(files.spool, { recursive: true, mode: 0o700 }),
     ]);
+  }
+
+  /** The spec in the bundle and an empty output file for conmon. */
+  protected async writeTaskFiles(files: F, oci: OciSpec): Promise<void> {
     await Promise.all([writeFile(files.spec, JSON.stringify(oci)), writeFile(files.output, '', { mode: 0o600 })]);
+  }
+
+  /**
+   * The spec (buildSpec, then `prepare` — e.g. prepareRootfs) while the
+   * task's directories and `moreDirs` are made: file-system round trips a
+   * start would otherwise wait for one after the other. A failure leaves no
+   * directory of the task behind.
+   */
+  protected async specWithDirs(files: F, spec: TaskSpec, prepare: (oci: OciSpec) => Promise<void>, moreDirs: Array<Promise<unknown>> = []): Promise<OciSpec> {
+    const dirs = Promise.all([this.makeDirs(files), ...moreDirs]);
+    try {
+      const oci = await this.buildSpec(spec);
+      await prepare(oci);
+      await dirs;
+      return oci;
+    } catch (err) {
+      await dirs.catch(() => undefined);
+      await Promise.all([rm(files.bundle, { recursive: true, force: true }), rm(files.spool, { recursive: true, force: true })]);
+      throw err;
+    }
   }
 
   private readonly madeDirs = new Map<string, Promise<unknown>>();

@@ -94,16 +94,15 @@ export class LibcontainerDriver extends ConmonDriver<TaskFiles, TaskRecord, OciT
     const cli = this.cli(runtime, rt);
     const files = await this.newTaskFiles(spec.id, () => cli.delete(spec.id, true));
 
-    const oci = await this.buildSpec(spec);
-    await this.prepareRootfs(spec, oci);
+    // The task's directories (and the runtime's state root, once) are made while the spec is built.
+    const oci = await this.specWithDirs(files, spec, (o) => this.prepareRootfs(spec, o), [this.onceDir(cli.root, 0o700)]);
     const record: TaskRecord = {
       ...this.baseRecord(spec, runtime, oci),
       runtimePath: rt.path,
       runtimeArgs: rt.args ?? [],
       runtimeRoot: cli.root,
     };
-    await this.makeTaskDirs(files, oci);
-    await this.onceDir(cli.root, 0o700);
+    await this.writeTaskFiles(files, oci);
     const started = await this.launchTask(files, spec, record, {
       runtimePath: rt.path,
       runtimeArgs: cli.globalArgs(),
