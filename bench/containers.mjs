@@ -17,7 +17,10 @@
 //             berthd runs in a private mount namespace without the v2 mount),
 //             and with --compare DIR a berthd built in another checkout (A/B)
 //   lifecycle create → start → wait → rm through the Engine API, 8 workers
-//             (containers per second over 40)
+//             (containers per second over 40); with --compare DIR, this build
+//             and DIR's in alternating rounds (--lifecycle-rounds N), each in
+//             its own cpuacct cgroup: rate and CPU per container of all
+//             processes (berthd main thread, its other threads, the rest)
 //   list      GET /containers/json?all=1 with 100 containers, 16 concurrent
 //             clients for 3 s (requests per second)
 //   output    50 MB of container output through `docker run` (attached) and
@@ -313,6 +316,11 @@ async function benchExecRounds(d) {
 }
 
 async function benchLifecycle(d, total = 40, workers = 8) {
+  if (d.name === 'berthd' && opt('--compare', null)) return benchLifecycleRounds();
+  return lifecycleOnce(d, total, workers);
+}
+
+async function lifecycleOnce(d, total = 40, workers = 8) {
   let next = 0;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: workers }, async () => {
@@ -327,6 +335,59 @@ async function benchLifecycle(d, total = 40, workers = 8) {
     agent.destroy();
   }));
   return total / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * With --compare DIR: this build's berthd and DIR's, each fresh and in its
+ * own cpuacct cgroup (its containers' cgroup parent nested inside it), run
+ * the lifecycle in alternating rounds (`--lifecycle-rounds N`, default 5, 40
+ * containers each). Per build: the median rate, and the CPU per container of
+ * everything it took — berthd (main thread and the others), conmon, runc
+ * create/start/delete, runc init and the container — from the cgroup's
+ * cpuacct.usage, which a loaded machine distorts far less than the rate.
+ */
+async function benchLifecycleRounds() {
+  const rounds = Number(opt('--lifecycle-rounds', 5)) || 5;
+  const builds = [];
+  for (const [tag, dir] of [['a', root], ['b', resolve(opt('--compare'))]]) {
+    const cg = `berth-bench-${process.pid}-${tag}`;
+    mkdirSync(`/sys/fs/cgroup/cpuacct/${cg}`, { recursive: true });
+    lifecycleCgroups.push(cg);
+    const d = await startBerthd({
+      root: dir,
+      config: { 'cgroup-parent': `/${cg}/ctr` },
+      wrap: ['sh', '-c', `echo $$ > /sys/fs/cgroup/cpuacct/${cg}/cgroup.procs && exec "$@"`, 'sh'],
+    });
+    cli(d)(['import', '-c', 'CMD ["sh"]', join(base, 'rootfs.tar'), IMAGE]);
+    await lifecycleOnce(d, 8); // warm-up: the image's first container
+    builds.push({ name: dir === root ? 'this build' : `berthd of ${dir}`, d, cg, rates: [], cpu: [], main: [], threads: [] });
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const b of r % 2 ? [...builds].reverse() : builds) {
+      const usage = () => Number(readFileSync(`/sys/fs/cgroup/cpuacct/${b.cg}/cpuacct.usage`, 'utf8')) / 1e6;
+      const [cg0, main0, all0] = [usage(), mainThreadCpuMs(b.d), daemonCpuMs(b.d)];
+      b.rates.push(await lifecycleOnce(b.d));
+      b.cpu.push((usage() - cg0) / 40);
+      b.main.push((mainThreadCpuMs(b.d) - main0) / 40);
+      b.threads.push((daemonCpuMs(b.d) - all0 - (mainThreadCpuMs(b.d) - main0)) / 40);
+    }
+  }
+  console.log(`\nlifecycle, ${rounds} interleaved rounds of 40 (median rate; CPU ms per container: all processes = berthd main thread + berthd other threads + the rest):`);
+  for (const b of builds) {
+    const [cpu, main, threads] = [median(b.cpu), median(b.main), median(b.threads)];
+    console.log(`  ${b.name.padEnd(40)} ${median(b.rates).toFixed(1).padStart(6)}/s   ${cpu.toFixed(1)} = ${main.toFixed(1)} + ${threads.toFixed(1)} + ${(cpu - main - threads).toFixed(1)}   (rounds: ${b.rates.map((x) => x.toFixed(1)).join(' ')})`);
+  }
+  const [a, b] = builds;
+  console.log(`  this build / compare: rate ${(median(a.rates) / median(b.rates)).toFixed(2)}x, CPU per container ${(median(a.cpu) / median(b.cpu)).toFixed(2)}x`);
+  return median(a.rates);
+}
+
+/** cpuacct cgroups made by benchLifecycleRounds, removed on the way out. */
+const lifecycleCgroups = [];
+
+/** CPU time (ms) of the daemon's main thread (its event loop) so far. */
+function mainThreadCpuMs(d) {
+  return Number(readFileSync(`/proc/${d.pid}/task/${d.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
 }
 
 /** 100 containers on `d` and a keep-alive agent for 16 clients; `measure(seconds)` lists them in a loop. */
@@ -452,6 +513,7 @@ try {
 } finally {
   await stopAll();
   spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*/berth-bench-${process.pid} /sys/fs/cgroup/*/dockerd-bench-${process.pid} /sys/fs/cgroup/berth-bench-${process.pid} /sys/fs/cgroup/dockerd-bench-${process.pid} 2>/dev/null`]);
+  for (const cg of lifecycleCgroups) spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*/${cg}/ctr /sys/fs/cgroup/*/${cg} 2>/dev/null`]);
   rmSync(base, { recursive: true, force: true });
 }
 

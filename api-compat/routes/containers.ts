@@ -113,7 +113,7 @@ export function containerRoutes(router: Router, deps: ApiDeps): void {
 
   defineRoute(router, deps, 'get', '/containers/:id/changes', 'containers.changes', async (ctx) => {
     const c = await svc().get(ctx.params.id!);
-    const changes = await deps.host.current<GraphDriver>(ExtensionPoint.GraphDriver).changes(c.Id, `${c.Id}-init`);
+    const changes = await deps.host.current<GraphDriver>(ExtensionPoint.GraphDriver).changes(c.Id, c.InitLayer ?? `${c.Id}-init`);
     // dockerd answers `null`, not `[]`, when nothing changed (observed).
     if (changes.length) ctx.body = changes;
     else { ctx.body = 'null\n'; ctx.set('Content-Type', 'application/json'); }

@@ -282,6 +282,12 @@ export interface ContainerRecord {
   HasBeenManuallyStopped?: boolean;
   /** Volumes, binds and tmpfs mounts by destination (dockerd's MountPoints). */
   MountPoints?: Record<string, MountPoint>;
+  /**
+   * The graph-driver layer the read-write layer sits on when it is the
+   * image's shared init layer; absent: the container's own `<Id>-init`.
+   * Not shown by inspect (dockerd keeps it in its layer store).
+   */
+  InitLayer?: string;
 }
 
 /** One mount of a container, as dockerd keeps it (volume/mounts.MountPoint). */

@@ -1,6 +1,7 @@
 import {
   ConflictError, ExtensionPoint, type CommitOptions, type ContainerRecord, type GraphDriver, type ImageStore,
 } from '../../kernel/index.js';
+import { initLayerOf } from './init-layer.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { ServiceContext } from './service-context.js';
 
@@ -9,7 +10,7 @@ import type { ServiceContext } from './service-context.js';
  * (409), pauses a running one for the duration unless `pause` is false (so
  * the layer is read in a consistent state, and unpauses it afterwards even
  * when the commit fails), hands the read-write layer's diff (relative to the
- * `-init` layer, so the generated /etc files stay out) to the image store,
+ * init layer, so the placeholders stay out) to the image store,
  * and emits `container commit` with the comment, image ID and reference.
  */
 export async function commitContainer(ctx: ServiceContext, lifecycle: Lifecycle, ref: string, opts: CommitOptions): Promise<string> {
@@ -26,7 +27,7 @@ export async function commitContainer(ctx: ServiceContext, lifecycle: Lifecycle,
   try {
     result = await images.commit({
       parentImageId: c.Image,
-      diff: () => graph.diff(c.Id, `${c.Id}-init`),
+      diff: () => graph.diff(c.Id, initLayerOf(c)),
       containerId: c.Id,
       author: opts.author,
       comment: opts.comment,

@@ -49,7 +49,8 @@ import { ContainerStore } from './container-store.js';
 import { ExecManager } from './exec-manager.js';
 import { HealthMonitor } from './health-monitor.js';
 import { chooseRuntime, validateHostConfig } from './host-config-rules.js';
-import { setupInitLayer } from './init-layer.js';
+import { initLayerOf, setupInitLayer } from './init-layer.js';
+import { SharedInitLayers } from './shared-init-layers.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { batchEntries } from '../../lib/log-line-batch.js';
 import { Lifecycle } from './lifecycle.js';
@@ -76,8 +77,9 @@ export interface ContainerServiceDeps {
  * The container service: configuration and state of every container, and
  * their lifecycle on the exec driver. Creation resolves the image, merges
  * its config, validates HostConfig, and prepares the root filesystem as
- * dockerd does: an `<id>-init` layer on the image's top layer holding the
- * init files, and the writable `<id>` layer on top of it. Running, attach,
+ * dockerd does: an init layer on the image's top layer holding the init
+ * files (shared by the containers of one image, see shared-init-layers.ts),
+ * and the writable `<id>` layer on top of it. Running, attach,
  * logs and exec are delegated to lifecycle.ts, attach.ts and exec-manager.ts.
  */
 export class LocalContainerService implements ContainerService {
@@ -89,9 +91,11 @@ export class LocalContainerService implements ContainerService {
   private readonly volumes: VolumeMounts;
   private readonly archive: ContainerArchive;
   private readonly health: HealthMonitor;
+  private readonly initLayers: SharedInitLayers;
 
   private constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.root, deps.log);
+    this.initLayers = new SharedInitLayers(deps.root, deps.log);
     this.logBackend = new LogBackend(deps.host, deps.daemon);
     this.volumes = new VolumeMounts(deps.host, deps.log);
     this.archive = new ContainerArchive(deps.host);
@@ -140,6 +144,13 @@ export class LocalContainerService implements ContainerService {
     const trash = await svc.store.trash();
     for (const t of trash) await svc.reap(t.id, t.path);
     if (trash.length) deps.log.info('finished removals interrupted by a crash', { count: trash.length });
+    // Shared init layers: those the records use are kept, the others (a crash before a first or after a last user) go.
+    const graph = deps.host.tryCurrent<GraphDriver>(ExtensionPoint.GraphDriver);
+    if (graph) {
+      const used = svc.store.all().filter((c) => c.InitLayer !== undefined && c.Driver === graph.name).map((c) => c.InitLayer!);
+      const unused = await svc.initLayers.restore(graph, used);
+      if (unused) deps.log.info('removed shared init layers no container uses', { count: unused });
+    }
     return svc;
   }
 
@@ -214,6 +225,7 @@ export class LocalContainerService implements ContainerService {
     if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
     let mountPoints: MountPoint[] = [];
     let prepared = false;
+    let initLayer: string | undefined;
     try {
       // First the directory: a crash from here on leaves an orphan that the next start cleans up.
       await this.store.prepare(id);
@@ -226,9 +238,19 @@ export class LocalContainerService implements ContainerService {
       // As dockerd's layer store: both the init layer and the container layer get the --storage-opt.
       // A --rm container's layers are thrown away after any crash: the driver may skip syncing them.
       const layerOpts = { storageOpt: hostConfig.StorageOpt ?? undefined, volatile: hostConfig.AutoRemove === true };
-      await graph.createReadWrite(`${id}-init`, top, layerOpts);
-      // The container layer needs only the init layer's metadata, not its placeholders.
-      await Promise.all([setupInitLayer(graph, `${id}-init`), graph.createReadWrite(id, `${id}-init`, layerOpts), held]);
+      if (top !== null && Object.keys(hostConfig.StorageOpt ?? {}).length === 0) {
+        // The image's shared init layer (made by the first container of the image; complete when acquired).
+        // Both settle before a failure is handled, so the cleanup never races a hold or layer being made.
+        const made = this.initLayers.acquire(graph, top).then((init) => {
+          initLayer = init;
+          return graph.createReadWrite(id, init, layerOpts);
+        });
+        for (const r of await Promise.allSettled([made, held])) if (r.status === 'rejected') throw r.reason;
+      } else {
+        await graph.createReadWrite(`${id}-init`, top, layerOpts);
+        // The container layer needs only the init layer's metadata, not its placeholders.
+        await Promise.all([setupInitLayer(graph, `${id}-init`), graph.createReadWrite(id, `${id}-init`, layerOpts), held]);
+      }
       mountPoints = await this.volumes.create(id, mountPlan, layerRoot(graph, id));
       const rec: ContainerRecord = {
         Id: id,
@@ -255,6 +277,7 @@ export class LocalContainerService implements ContainerService {
         LogPath: '',
         MountPoints: Object.fromEntries(mountPoints.map((m) => [m.Destination, m])),
       };
+      if (initLayer !== undefined) rec.InitLayer = initLayer;
       rec.LogPath = this.logBackend.logPath(rec, this.store.dir(id));
       await this.store.save(rec);
       this.emit('create', rec);
@@ -262,7 +285,7 @@ export class LocalContainerService implements ContainerService {
     } catch (err) {
       this.store.releaseName(name, id);
       await this.volumes.release(id, mountPoints, true);
-      await this.releaseLayers(id);
+      await this.releaseLayers(id, initLayer);
       if (prepared) await this.store.delete(id);
       throw err;
     }
@@ -325,7 +348,7 @@ export class LocalContainerService implements ContainerService {
         // or directories are gone when `docker rm` returns, as with dockerd) …
         await Promise.all([
           this.deps.host.tryCurrent<NetworkService>(ExtensionPoint.NetworkService)?.forget(rec.Id).catch((err: unknown) => this.deps.log.warn('failed to release container networks', { container: rec.Id, error: err })),
-          this.releaseLayers(rec.Id),
+          this.releaseLayers(rec.Id, cur.InitLayer),
         ]);
         // … the old directory (record, /etc files, log) after it: only the next start would look at it.
         if (trashed) this.background(this.store.purge(trashed).catch((err: unknown) => this.deps.log.warn('failed to delete a removed container directory', { container: rec.Id, error: err })));
@@ -375,7 +398,7 @@ export class LocalContainerService implements ContainerService {
   async sizes(ref: string): Promise<{ rw: number; rootFs: number }> {
     const rec = this.store.resolve(ref);
     const graph = this.deps.host.current<GraphDriver>(ExtensionPoint.GraphDriver);
-    const rw = await graph.diffSize(rec.Id, `${rec.Id}-init`);
+    const rw = await graph.diffSize(rec.Id, initLayerOf(rec));
     const image = await this.deps.host.current<ImageStore>(ExtensionPoint.ImageStore).get(rec.Image).catch(() => undefined);
     return { rw, rootFs: rw + (image?.size ?? 0) };
   }
@@ -553,23 +576,26 @@ export class LocalContainerService implements ContainerService {
   }
 
   /**
-   * The container's read-write and init layers and its hold on the image's
-   * layers, given back side by side: none needs another gone first (the
-   * container layer's directory or device names its parents but nothing
-   * reads them once it is unmounted; a device-mapper driver serialises its
-   * own work), and each deletion is a string of file-system round trips on
-   * the path `docker rm` and `docker run --rm` wait on.
+   * The container's read-write and init layers (its own init layer, or one
+   * reference on the image's shared one: `sharedInit`, when it took one) and
+   * its hold on the image's layers, given back side by side: none needs
+   * another gone first (the container layer's directory or device names its
+   * parents but nothing reads them once it is unmounted; a device-mapper
+   * driver serialises its own work), and each deletion is a string of
+   * file-system round trips on the path `docker rm` and `docker run --rm`
+   * wait on.
    */
-  private async releaseLayers(id: string): Promise<void> {
+  private async releaseLayers(id: string, sharedInit?: string): Promise<void> {
     const graph = this.deps.host.tryCurrent<GraphDriver>(ExtensionPoint.GraphDriver);
     const images = this.deps.host.tryCurrent<ImageStore>(ExtensionPoint.ImageStore);
     await Promise.all([
       graph?.remove(id).catch((err) => this.deps.log.warn('failed to remove container layer', { id, error: err })),
-      graph?.remove(`${id}-init`).catch((err) => this.deps.log.warn('failed to remove container init layer', { id, error: err })),
+      graph && sharedInit !== undefined
+        ? this.initLayers.release(graph, sharedInit)
+        : graph?.remove(`${id}-init`).catch((err) => this.deps.log.warn('failed to remove container init layer', { id, error: err })),
       images?.releaseLayers(id).catch((err) => this.deps.log.warn('failed to release image layers', { id, error: err })),
     ]);
   }
-
 
   private emit(action: string, rec: ContainerRecord, extra: Record<string, string> = {}): void {
     const attrs: Record<string, string> = { ...(rec.Config.Labels ?? {}), image: rec.ImageName, name: rec.Name.slice(1), ...extra };

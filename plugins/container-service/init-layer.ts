@@ -1,6 +1,11 @@
 import { mkdir, writeFile, lstat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { GraphDriver, LayerEntry } from '../../kernel/index.js';
+import type { ContainerRecord, GraphDriver, LayerEntry } from '../../kernel/index.js';
+
+/** The layer a container's read-write layer sits on: the image's shared init layer, or (older records) its own. */
+export function initLayerOf(c: Pick<ContainerRecord, 'Id' | 'InitLayer'>): string {
+  return c.InitLayer ?? `${c.Id}-init`;
+}
 
 /**
  * The files dockerd puts in every container's init layer (daemon/initlayer):

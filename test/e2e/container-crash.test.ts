@@ -17,7 +17,8 @@ import { apiJson } from './containers/raw-http.js';
  * inspected, started and removed) and nothing of a container that is not
  * listed is left: no layer in the graph driver, no hold in the layer store
  * (`docker rmi` of the image then deletes it and its layer), nothing in the
- * trash.
+ * trash; the image's shared init layer is there exactly while a listed
+ * container sits on it (its marker too).
  */
 describe('containers across a kill -9 of berthd (create, remove, --rm)', { skip: containerE2eSkip }, () => {
   let c: ContainerDaemon;
@@ -36,12 +37,21 @@ describe('containers across a kill -9 of berthd (create, remove, --rm)', { skip:
   const data = () => join(c.d.dir, 'data');
   const driver = () => graphDriver;
   const listed = () => ok(['ps', '-aq', '--no-trunc']).split('\n').filter(Boolean);
-  /** Graph-driver layers of containers (`<id>` and `<id>-init`); image layers have other ids. */
+  /** Graph-driver layers of containers' own (`<id>`, and `<id>-init` of a private init layer); image layers have other ids. */
   const containerLayers = (ids: string[]) => {
     const dir = join(data(), driver());
     if (!existsSync(dir)) return [];
     return readdirSync(dir).filter((e) => ids.some((id) => e === id || e === `${id}-init`));
   };
+  /** Shared init layers in the graph driver (`<image layer>-init`, not a container's), and their markers. */
+  const sharedInitLayers = (exclude: string[]) => {
+    const dir = join(data(), driver());
+    const layers = existsSync(dir) ? readdirSync(dir).filter((e) => e.endsWith('-init') && !exclude.some((id) => e === `${id}-init`)) : [];
+    const markerDir = join(data(), 'containers', '.init-layers', driver());
+    return { layers: layers.sort(), markers: existsSync(markerDir) ? readdirSync(markerDir).sort() : [] };
+  };
+  /** The init layer a container's record names (shared by the containers of its image). */
+  const initLayerOf = (id: string) => (JSON.parse(readFileSync(join(data(), 'containers', id, 'config.v2.json'), 'utf8')) as { InitLayer?: string }).InitLayer;
   const holds = () => readdirSync(join(data(), 'image', driver(), 'layerdb', 'mounts'));
   const trash = () => (existsSync(join(data(), 'containers', '.trash')) ? readdirSync(join(data(), 'containers', '.trash')) : []);
 
@@ -58,9 +68,15 @@ describe('containers across a kill -9 of berthd (create, remove, --rm)', { skip:
     if (opts.afterStart) assert.deepEqual(trash(), [], 'the trash is emptied at start');
     assert.deepEqual(readdirSync(join(data(), 'containers')).filter((e) => gone.includes(e)), []);
     for (const id of now) {
-      assert.equal(containerLayers([id]).length, 2, `${id.slice(0, 12)} keeps its two layers`);
+      assert.equal(containerLayers([id]).length, 1, `${id.slice(0, 12)} keeps its layer`);
       assert.ok(holds().includes(id), `${id.slice(0, 12)} keeps its hold on the image`);
     }
+    // The shared init layers left are exactly those the listed containers sit on (vfs keeps layers as dirs too).
+    const used = [...new Set(now.map(initLayerOf))].filter((l): l is string => l !== undefined).sort();
+    assert.equal(used.length, now.length ? 1 : 0, 'the listed containers of the one image share one init layer');
+    const shared = sharedInitLayers(now);
+    if (driver() === 'overlay2') assert.deepEqual(shared.layers, used, 'no shared init layer without a listed container');
+    assert.deepEqual(shared.markers, used, 'one marker per shared init layer in use');
   };
 
   it('a removal committed by the trash rename is finished at the next start', async () => {
@@ -70,7 +86,7 @@ describe('containers across a kill -9 of berthd (create, remove, --rm)', { skip:
     await stopHard(c);
     await mkdir(join(data(), 'containers', '.trash'), { recursive: true });
     await rename(join(data(), 'containers', id), join(data(), 'containers', '.trash', id));
-    assert.equal(containerLayers([id]).length, 2, 'the layers are still there before the start');
+    assert.equal(containerLayers([id]).length, 1, 'the layer is still there before the start');
     await c.d.restart();
     assertClean([id]);
     assert.ok(listed().includes(kept));
@@ -97,7 +113,8 @@ describe('containers across a kill -9 of berthd (create, remove, --rm)', { skip:
     await stopHard(c);
     // The state of a kill after the layers were made, before the record: a directory without config.v2.json.
     await rm(join(data(), 'containers', id, 'config.v2.json'));
-    assert.equal(containerLayers([id]).length, 2);
+    assert.equal(containerLayers([id]).length, 1);
+    assert.equal(sharedInitLayers([]).markers.length, 1, 'the shared init layer is there before the start');
     await c.d.restart();
     assertClean([id]);
   });

@@ -1,0 +1,102 @@
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger, type GraphDriver } from '../../../kernel/index.js';
+import { VfsDriver } from '../../../plugins/graph-vfs/vfs-driver.js';
+import { SharedInitLayers } from '../../../plugins/container-service/shared-init-layers.js';
+import { INIT_ENTRIES } from '../../../plugins/container-service/init-layer.js';
+
+/**
+ * The image's shared init layer on a real driver (vfs, in a temp dir): made
+ * once for concurrent first users, complete when acquire resolves, removed
+ * with its last user, and after a restart kept for the records that use it
+ * while markers nobody uses have their layer removed.
+ */
+describe('SharedInitLayers', () => {
+  let dir: string;
+  let graph: GraphDriver;
+  const markers = () => readdirSync(join(dir, 'containers', '.init-layers', 'vfs'));
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-shared-init-'));
+    graph = await VfsDriver.open(join(dir, 'vfs'));
+    await graph.create('top', null);
+    const root = await graph.get('top');
+    await writeFile(join(root, 'image-file'), 'from the image');
+    await graph.put('top');
+  });
+  afterEach(async () => {
+    await graph.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('concurrent first users share one complete layer; containers on it write apart; the last release removes it', async () => {
+    const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger);
+    const ids = await Promise.all([1, 2, 3].map(() => layers.acquire(graph, 'top')));
+    assert.deepEqual(ids, ['top-init', 'top-init', 'top-init']);
+    assert.deepEqual(markers(), ['top-init']);
+    const init = await graph.get('top-init');
+    for (const e of INIT_ENTRIES) assert.ok(existsSync(join(init, e.path)), `${e.path} is in the shared init layer`);
+    assert.equal(await readFile(join(init, 'image-file'), 'utf8'), 'from the image');
+    await graph.put('top-init');
+
+    // Two containers on it: a file one writes in /etc is not in the other's root, nor in the init layer.
+    await graph.createReadWrite('c1', 'top-init');
+    await graph.createReadWrite('c2', 'top-init');
+    await writeFile(join(await graph.get('c1'), 'etc', 'only-c1'), 'x');
+    assert.equal(existsSync(join(await graph.get('c2'), 'etc', 'only-c1')), false);
+    assert.equal(existsSync(join(await graph.get('top-init'), 'etc', 'only-c1')), false);
+    for (const id of ['c1', 'c2', 'top-init']) await graph.put(id);
+    assert.deepEqual((await graph.changes('c1', 'top-init')).map((c) => `${c.Kind} ${c.Path}`), ['0 /etc', '1 /etc/only-c1']);
+    assert.deepEqual(await graph.changes('c2', 'top-init'), [], 'the placeholders are not a change of the container');
+    await graph.remove('c1');
+    await graph.remove('c2');
+
+    await layers.release(graph, 'top-init');
+    await layers.release(graph, 'top-init');
+    assert.equal(await graph.exists('top-init'), true, 'still used by one container');
+    await layers.release(graph, 'top-init');
+    assert.equal(await graph.exists('top-init'), false, 'gone with its last user');
+    assert.deepEqual(markers(), []);
+  });
+
+  it('a user arriving while the last one is being removed gets a fresh complete layer', async () => {
+    const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger);
+    await layers.acquire(graph, 'top');
+    const gone = layers.release(graph, 'top-init');
+    const again = layers.acquire(graph, 'top');
+    await gone;
+    assert.equal(await again, 'top-init');
+    assert.equal(await graph.exists('top-init'), true);
+    const init = await graph.get('top-init');
+    assert.ok(existsSync(join(init, '.dockerenv')));
+    await graph.put('top-init');
+    assert.deepEqual(markers(), ['top-init']);
+  });
+
+  it('a failed creation takes no reference and leaves no layer or marker', async () => {
+    const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger);
+    await assert.rejects(layers.acquire(graph, 'no-such-top'), /does not exist/);
+    assert.equal(await graph.exists('no-such-top-init'), false);
+    assert.deepEqual(markers(), []);
+    assert.equal(layers.has('no-such-top-init'), false);
+  });
+
+  it('restore keeps the layers records use and removes those of markers no record uses (what a kill -9 leaves)', async () => {
+    const before = new SharedInitLayers(join(dir, 'containers'), silentLogger);
+    await before.acquire(graph, 'top');
+    await graph.create('top2', null);
+    await before.acquire(graph, 'top2');
+    // "kill -9": the process is gone, its layers and markers stay. One record still uses top-init.
+    const after = new SharedInitLayers(join(dir, 'containers'), silentLogger);
+    assert.equal(await after.restore(graph, ['top-init']), 1);
+    assert.equal(await graph.exists('top-init'), true);
+    assert.equal(await graph.exists('top2-init'), false, 'no record uses it: removed');
+    assert.deepEqual(markers(), ['top-init']);
+    await after.release(graph, 'top-init');
+    assert.equal(await graph.exists('top-init'), false);
+  });
+});
