@@ -1,6 +1,6 @@
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic, type GraphDriver, type Logger } from '../../kernel/index.js';
+import type { GraphDriver, Logger } from '../../kernel/index.js';
 import { setupInitLayer } from './init-layer.js';
 
 /**
@@ -29,8 +29,8 @@ import { setupInitLayer } from './init-layer.js';
  * Lifetime: counted in memory by the containers whose records name the
  * layer (rebuilt at start from the records); the last container's removal
  * removes it. Crash safety: a marker file named after the layer, under
- * `<containers>/.init-layers/<driver>/`, is written (durably) before the
- * layer is created and deleted after it is removed, and the record of a
+ * `<containers>/.init-layers/<driver>/`, is written before the layer is
+ * created and deleted after it is removed, and the record of a
  * container that uses the layer is saved only after the layer is complete.
  * At start, every marker no record uses has its layer removed: a kill -9
  * at any point leaves no layer behind and no container on a half-made one.
@@ -61,7 +61,12 @@ export class SharedInitLayers {
     const names = await readdir(this.dir(graph)).catch(() => [] as string[]);
     let removed = 0;
     for (const id of names) {
-      if (id.startsWith('.') || this.entries.has(id)) continue;
+      if (id.startsWith('.')) {
+        // A temp file of an older version's atomic marker write, cut short.
+        await unlink(join(this.dir(graph), id)).catch(() => undefined);
+        continue;
+      }
+      if (this.entries.has(id)) continue;
       await this.destroy(graph, id).catch((err: unknown) => this.log.warn('cannot remove an unused shared init layer', { layer: id, error: err }));
       removed++;
     }
@@ -121,7 +126,10 @@ export class SharedInitLayers {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       this.dirMade = true;
     }
-    await writeFileAtomic(join(dir, id), top, 0o600);
+    // Its name is all that counts (a torn content is harmless), so no temp file and rename. Not
+    // fsynced: a kill -9 loses nothing of it; a power loss may, leaving a layer that the next first
+    // user of the image finds under this name and makes again.
+    await writeFile(join(dir, id), top, { mode: 0o600 });
     try {
       // A layer under this name here is what a removal that failed half-way left: not trusted, made again.
       if (await graph.exists(id)) await graph.remove(id);
