@@ -1,5 +1,6 @@
 import { LOG_LINE_PARTIAL, LOG_LINE_STDERR, type LogLineBatch } from '../kernel/contracts/log-driver.js';
 import { pushLine } from './log-line-batch.js';
+import { TimeTextCache } from './time-text-cache.js';
 
 /**
  * The CRI (k8s-file) log line, the format of an exec driver's output spool
@@ -51,35 +52,10 @@ export function parseRfc3339Nano(s: string): bigint | undefined {
   return BigInt(secs) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
 }
 
-/**
- * The last time field seen and its value: lines the monitor wrote from one
- * read of the process's pipe carry the same text, which is then compared as
- * bytes instead of being parsed again.
- */
-export class CriTimeCache {
-  private text = Buffer.alloc(64);
-  private len = -1;
-  nano: bigint | undefined;
-  /** Bumped whenever the value changes: callers compare this number, not the BigInt (a runtime call per line). */
-  generation = 0;
-
-  /** Sets `nano` to the time of `buf[start, end)` in Unix nanoseconds (undefined when it is not RFC 3339). */
-  parse(buf: Buffer, start: number, end: number): void {
-    const n = end - start;
-    if (n === this.len) {
-      const t = this.text;
-      let i = 0;
-      while (i < n && t[i] === buf[start + i]) i++;
-      if (i === n) return;
-    }
-    this.nano = parseRfc3339Nano(buf.toString('latin1', start, end));
-    this.generation++;
-    if (n <= this.text.length) {
-      buf.copy(this.text, 0, start, end);
-      this.len = n;
-    } else {
-      this.len = -1;
-    }
+/** The CRI time field's cache (lib/time-text-cache.ts): lines of one read of the process's pipe carry the same text. */
+export class CriTimeCache extends TimeTextCache {
+  constructor() {
+    super(parseRfc3339Nano);
   }
 }
 

@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { commandPath } from '../graph-common/run-command.js';
+import { PerlHelper } from '../../lib/perl-helper.js';
 
 /**
  * Short-lived commands (conmon's launches) forked by one long-lived Perl
@@ -21,10 +20,10 @@ import { commandPath } from '../graph-common/run-command.js';
  * file descriptors). Children are served side by side (select loop), and
  * answers come in the order children finish.
  *
- * Like the mount helper (graph-common/mount-helper.ts): Perl is Essential
- * on Debian; the helper starts on first use, ends when its stdin closes, is
- * restarted if it dies; without perl, or with BERTH_SPAWN_HELPER=0,
- * `available()` is false and callers spawn from the daemon as before.
+ * Its lifecycle is lib/perl-helper.ts's (shared with the mount helper):
+ * started on first use, ended when its stdin closes, restarted if it dies;
+ * without perl, or with BERTH_SPAWN_HELPER=0, `available()` is false and
+ * callers spawn from the daemon as before.
  */
 const SCRIPT = String.raw`
 use strict; use POSIX (); use Fcntl;
@@ -119,88 +118,29 @@ export interface SpawnResult {
   stderr: Buffer;
 }
 
-interface Running {
-  child: ChildProcess;
-  pending: Map<number, { resolve(r: SpawnResult): void; reject(err: Error): void }>;
-}
-
 const hex = (s: string) => Buffer.from(s).toString('hex');
 
-class SpawnHelper {
-  private current?: Running;
-  private perl?: string | null;
-  private nextId = 1;
-
-  /** Whether commands go through the helper on this host. */
-  available(): boolean {
-    if (process.env.BERTH_SPAWN_HELPER === '0') return false;
-    if (this.perl === undefined) {
-      const p = commandPath('perl');
-      this.perl = p.startsWith('/') ? p : null;
-    }
-    return this.perl !== null;
+class SpawnHelper extends PerlHelper {
+  constructor() {
+    super({
+      name: 'spawn helper',
+      script: SCRIPT,
+      enabled: () => process.env.BERTH_SPAWN_HELPER !== '0',
+      // Answers come in the order children finish, each led by its request's id.
+      answerId: (line) => Number(line.split(' ', 1)[0]),
+    });
   }
 
   /** Runs `path argv…` in `cwd` with exactly `env`, and resolves when it has exited and closed fd 3 and stderr. */
   run(path: string, argv: string[], cwd: string, env: Record<string, string>): Promise<SpawnResult> {
-    if (!this.current && !this.available()) return Promise.reject(new Error('spawn helper: not available (no perl, or BERTH_SPAWN_HELPER=0)'));
-    const run = this.current ?? this.start();
-    const id = this.nextId++;
+    if (!this.running && !this.available()) return Promise.reject(new Error('spawn helper: not available (no perl, or BERTH_SPAWN_HELPER=0)'));
     const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     const fields = [cwd, String(envList.length), ...envList, path, ...argv].map(hex);
-    return new Promise((resolve, reject) => {
-      run.pending.set(id, { resolve, reject });
-      (run.child.stdout as unknown as { ref(): void }).ref();
-      run.child.stdin!.write(`s ${id} ${fields.join(' ')}\n`);
+    return this.request((id) => `s ${id} ${fields.join(' ')}`).then((line) => {
+      const [, status = '', fd3 = '', stderr = ''] = line.split(' ');
+      const n = Number(status.slice(1));
+      return { code: status[0] === 'e' ? n : null, signal: status[0] === 's' ? n : null, fd3: Buffer.from(fd3, 'hex'), stderr: Buffer.from(stderr, 'hex') };
     });
-  }
-
-  /** The pid of the running helper, if one runs (for tests). */
-  get pid(): number | undefined {
-    return this.current?.child.pid;
-  }
-
-  private start(): Running {
-    const child = spawn(this.perl!, ['-e', SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'] });
-    const run: Running = { child, pending: new Map() };
-    this.current = run;
-    child.unref();
-    (child.stdout as unknown as { unref(): void }).unref();
-    child.stdin!.on('error', () => { /* the exit below fails what was pending */ });
-    let buf = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (text: string) => {
-      buf += text;
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const [id, status = '', fd3 = '', stderr = ''] = buf.slice(0, nl).split(' ');
-        buf = buf.slice(nl + 1);
-        const p = run.pending.get(Number(id));
-        if (!p) continue;
-        run.pending.delete(Number(id));
-        const n = Number(status.slice(1));
-        p.resolve({ code: status[0] === 'e' ? n : null, signal: status[0] === 's' ? n : null, fd3: Buffer.from(fd3, 'hex'), stderr: Buffer.from(stderr, 'hex') });
-      }
-      if (run.pending.size === 0) (child.stdout as unknown as { unref(): void }).unref();
-    });
-    const gone = (why: string) => {
-      if (this.current === run) this.current = undefined;
-      // A child it started may still run: its caller gets an error, not a guess.
-      for (const p of run.pending.values()) p.reject(new Error(`spawn helper: ${why}`));
-      run.pending.clear();
-    };
-    child.on('error', (err) => gone(err.message));
-    child.on('exit', (code, signal) => gone(`exited (${signal ?? code})`));
-    // The process handle is unref'd: its answer pipe closing is what keeps a waiting caller from hanging.
-    child.stdout!.on('close', () => gone('exited (answer pipe closed)'));
-    return run;
-  }
-
-  /** Ends the helper once the children it runs are done (its stdin closes). The next request starts another. */
-  stop(): void {
-    const run = this.current;
-    if (!run) return;
-    this.current = undefined;
-    run.child.stdin!.end();
   }
 }
 

@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { getSystemErrorName } from 'node:util';
-import { commandPath } from './run-command.js';
+import { PerlHelper } from '../../lib/perl-helper.js';
 
 /**
  * mount(2) and umount2(2) through one long-lived helper process instead of
@@ -11,8 +10,9 @@ import { commandPath } from './run-command.js';
  * exit). The helper is Perl (perl-base is Essential on Debian, so always
  * there), whose `syscall` builtin makes the two calls directly: a 20-line
  * loop that reads one request per line, makes the call, and answers the
- * errno (0 on success). It is started on first use, ends when its stdin
- * closes (the daemon stopped or died), and is restarted if it dies.
+ * errno (0 on success). Its lifecycle is lib/perl-helper.ts's (shared with
+ * the spawn helper): started on first use, ended when its stdin closes (the
+ * daemon stopped or died), restarted if it dies.
  *
  * Without perl, on an architecture whose syscall numbers are not listed, or
  * with BERTH_MOUNT_HELPER=0, `available()` is false and callers spawn
@@ -89,100 +89,34 @@ function errnoText(errno: number): string {
   return messages[name] ? `${messages[name]} (${name})` : name;
 }
 
-interface Pending {
-  resolve(errno: number): void;
-  reject(err: Error): void;
-}
+const NUMS = SYSCALLS[process.arch];
 
-/** One running helper and the requests it has not answered yet (it answers in order). */
-interface Running {
-  child: ChildProcess;
-  pending: Pending[];
-}
-
-class MountHelper {
-  private current?: Running;
-  private perl?: string | null;
-
-  /** Whether mount/umount go through the helper on this host. */
-  available(): boolean {
-    if (process.env.BERTH_MOUNT_HELPER === '0' || !SYSCALLS[process.arch]) return false;
-    if (this.perl === undefined) {
-      const p = commandPath('perl');
-      this.perl = p.startsWith('/') ? p : null;
-    }
-    return this.perl !== null;
+class MountHelper extends PerlHelper {
+  constructor() {
+    super({
+      name: 'mount helper',
+      script: SCRIPT,
+      args: NUMS ? [String(NUMS.mount), String(NUMS.umount2)] : [],
+      enabled: () => process.env.BERTH_MOUNT_HELPER !== '0' && NUMS !== undefined,
+      // One answer per request, in the order sent: no ids on the wire.
+    });
   }
 
   async mount(source: string, target: string, fstype: string, flags: number, data: string, cwd = ''): Promise<void> {
-    const errno = await this.request(['m', cwd, source, target, fstype, String(flags), data]);
+    const errno = await this.call(['m', cwd, source, target, fstype, String(flags), data]);
     if (errno !== 0) throw new MountSyscallError(`mount ${fstype} on ${target}`, errno);
   }
 
   async umount(target: string, flags = 0): Promise<void> {
-    const errno = await this.request(['u', target, String(flags)]);
+    const errno = await this.call(['u', target, String(flags)]);
     if (errno !== 0) throw new MountSyscallError(`umount ${target}`, errno);
   }
 
-  /** The pid of the running helper, if one runs (for tests). */
-  get pid(): number | undefined {
-    return this.current?.child.pid;
-  }
-
-  private request(fields: string[]): Promise<number> {
-    const run = this.current ?? this.start();
+  /** `op hex…`, answered by the errno (0 on success). */
+  private async call(fields: string[]): Promise<number> {
     const [op, ...args] = fields;
-    return new Promise((resolve, reject) => {
-      run.pending.push({ resolve, reject });
-      // Held by the event loop only while an answer is awaited.
-      pipe(run.child).ref();
-      run.child.stdin!.write(`${op} ${args.map((a) => Buffer.from(a).toString('hex')).join(' ')}\n`);
-    });
+    return Number(await this.request(() => `${op} ${args.map((a) => Buffer.from(a).toString('hex')).join(' ')}`));
   }
-
-  private start(): Running {
-    const nums = SYSCALLS[process.arch]!;
-    const child = spawn(this.perl!, ['-e', SCRIPT, String(nums.mount), String(nums.umount2)], { stdio: ['pipe', 'pipe', 'ignore'] });
-    const run: Running = { child, pending: [] };
-    this.current = run;
-    child.unref();
-    pipe(child).unref();
-    child.stdin!.on('error', () => { /* the exit below fails what was pending */ });
-    let buf = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (text: string) => {
-      buf += text;
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        run.pending.shift()?.resolve(Number(line));
-      }
-      if (run.pending.length === 0) pipe(child).unref();
-    });
-    const gone = (why: string) => {
-      if (this.current === run) this.current = undefined;
-      // Whether a request in flight took effect is unknown: its caller gets an error, not a guess.
-      for (const p of run.pending.splice(0)) p.reject(new Error(`mount helper: ${why}`));
-    };
-    child.on('error', (err) => gone(err.message));
-    child.on('exit', (code, signal) => gone(`exited (${signal ?? code})`));
-    return run;
-  }
-
-  /**
-   * Ends the helper: it answers what it was sent, then exits at the end of
-   * its stdin. The next request starts another.
-   */
-  stop(): void {
-    const run = this.current;
-    if (!run) return;
-    this.current = undefined;
-    run.child.stdin!.end();
-  }
-}
-
-function pipe(child: ChildProcess): { ref(): void; unref(): void } {
-  return child.stdout as unknown as { ref(): void; unref(): void };
 }
 
 /** The one helper of this process, shared by the graph drivers. */

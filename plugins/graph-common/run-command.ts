@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { commandPath, forgetCommandPath } from '../../lib/command-path.js';
+
+// Lives in lib/ (the Perl helpers use it too); the graph drivers and their tests import it from here.
+export { commandPath };
 
 /** Result of a finished external command; stdout stays binary because getfattr prints raw file-name bytes. */
 export interface CommandResult {
@@ -30,47 +32,13 @@ export function runCommand(cmd: string, args: string[], opts: { cwd?: string; in
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') resolved.delete(cmd);
+      if (e.code === 'ENOENT') forgetCommandPath(cmd);
       reject(e.code === 'ENOENT' ? new CommandMissingError(cmd) : e);
     });
     child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8').trim() }));
     child.stdin.on('error', () => { /* the child may exit before reading all input; its exit code tells */ });
     child.stdin.end(opts.input ?? '');
   });
-}
-
-const resolved = new Map<string, string>();
-
-/**
- * The absolute path of a command, looked up along PATH once per name. A
- * bare name makes every spawn repeat execvp's walk (one failing execve per
- * PATH directory before the right one: nine for `mount` on a developer's
- * PATH) on the run path of every container start and exit. A name not found
- * is left bare, so spawning it still fails with ENOENT (CommandMissingError);
- * a cached path that vanished is looked up again next time.
- */
-export function commandPath(cmd: string): string {
-  if (isAbsolute(cmd) || cmd.includes('/')) return cmd;
-  let path = resolved.get(cmd);
-  if (path === undefined) {
-    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-      if (!dir || !isAbsolute(dir)) continue;
-      const candidate = join(dir, cmd);
-      let st;
-      try {
-        st = statSync(candidate, { throwIfNoEntry: false });
-      } catch {
-        continue; // EACCES, ENOTDIR: not usable, as for execvp
-      }
-      if (st?.isFile() && (st.mode & 0o111) !== 0) {
-        path = candidate;
-        break;
-      }
-    }
-    if (path === undefined) return cmd;
-    resolved.set(cmd, path);
-  }
-  return path;
 }
 
 /** Like runCommand, but a non-zero exit is an error carrying stderr. */

@@ -1,5 +1,6 @@
 import { LOG_LINE_PARTIAL, LOG_LINE_STDERR, type LogEntry } from '../../kernel/index.js';
 import { decodeEntry, utf8RuneLength } from './json-log-line.js';
+import { TimeTextCache } from '../../lib/time-text-cache.js';
 import { parseLogTime } from './log-time.js';
 
 const LOG_OPEN = Buffer.from('{"log":"');
@@ -26,16 +27,12 @@ export class JsonLineDecoder {
   bodyEnd = 0;
   flags = 0;
   nano = 0n;
-  /** Bumped whenever `nano` may have changed: callers compare this number, not the BigInt (a runtime call per line). */
-  timeGeneration = 0;
   attrs: Record<string, string> | undefined;
   /** After 'entry': a line whose decoded text is longer than the line (invalid raw UTF-8 replaced), as its own entry. */
   entry: LogEntry | undefined;
 
   private scratch = Buffer.alloc(1024);
-  private timeText = Buffer.alloc(64);
-  private timeLen = -1;
-  private timeNano: bigint | undefined;
+  private readonly time = new TimeTextCache((text) => parseLogTime(text)?.nano);
   private attrsText = Buffer.alloc(0);
   private bsData: Buffer | undefined;
   private bsFrom = 0;
@@ -131,7 +128,7 @@ export class JsonLineDecoder {
       p = t;
     }
     if (p + 11 > e || !startsWith(data, p, TIME_FIELD) || data[e - 2] !== 0x22 || data[e - 1] !== 0x7d) return this.bail(saved, data, s, e);
-    const nano = this.parseTime(data, p + 9, e - 2);
+    const nano = this.time.parse(data, p + 9, e - 2);
     if (nano === undefined) return 'skip';
     this.bodyStart = s + 8;
     this.bodyEnd = w;
@@ -163,8 +160,7 @@ export class JsonLineDecoder {
     const entry = decodeEntry(line);
     if (!entry) return 'skip';
     // A new value for callers; the next fast line parses its time afresh (and bumps again).
-    this.timeGeneration++;
-    this.timeLen = -1;
+    this.time.forget();
     this.flags = (entry.stream === 'stderr' ? LOG_LINE_STDERR : 0) | (entry.partial ? LOG_LINE_PARTIAL : 0);
     this.nano = entry.timeNano!;
     this.attrs = entry.attrs;
@@ -194,24 +190,9 @@ export class JsonLineDecoder {
     return this.attrsValue;
   }
 
-  /** The time field (the previous line's value when its bytes are the same). */
-  private parseTime(data: Buffer, from: number, to: number): bigint | undefined {
-    const n = to - from;
-    if (n === this.timeLen) {
-      const t = this.timeText;
-      let i = 0;
-      while (i < n && t[i] === data[from + i]) i++;
-      if (i === n) return this.timeNano;
-    }
-    this.timeNano = parseLogTime(data.toString('latin1', from, to))?.nano;
-    this.timeGeneration++;
-    if (n <= this.timeText.length) {
-      data.copy(this.timeText, 0, from, to);
-      this.timeLen = n;
-    } else {
-      this.timeLen = -1;
-    }
-    return this.timeNano;
+  /** Bumped whenever `nano` may have changed: callers compare this number, not the BigInt (a runtime call per line). */
+  get timeGeneration(): number {
+    return this.time.generation;
   }
 }
 
