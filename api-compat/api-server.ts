@@ -26,6 +26,7 @@ export class EngineApiServer implements ApiServerContract {
   readonly deps: ApiDeps;
   readonly hijack: HijackRouter;
   private readonly listener: ApiListener;
+  private bound = false;
   readonly app;
 
   constructor(private readonly opts: ApiServerOptions) {
@@ -53,9 +54,28 @@ export class EngineApiServer implements ApiServerContract {
     return this.app.callback();
   }
 
-  async start(): Promise<void> {
+  /**
+   * Binds every `hosts` address while the other plugins still activate, with
+   * requests held until `start()`: the sockets' set-up (stale socket removal,
+   * bind, chmod, group lookup and chown) is off the path to the first answer,
+   * yet nothing is answered before every plugin has started. A failed bind
+   * closes what was bound.
+   */
+  async bind(): Promise<void> {
     const cfg = this.deps.config();
-    await this.listener.listen(cfg.hosts, cfg.group as string | undefined);
+    this.listener.hold();
+    try {
+      await this.listener.listen(cfg.hosts, cfg.group as string | undefined);
+    } catch (err) {
+      await this.listener.close();
+      throw err;
+    }
+    this.bound = true;
+  }
+
+  async start(): Promise<void> {
+    if (!this.bound) await this.bind();
+    this.listener.release();
   }
 
   addresses(): string[] {

@@ -13,5 +13,9 @@ export default definePlugin<ApiServer>({
   requires: [ExtensionPoint.HostInfo, ExtensionPoint.EventLog],
   daemonKeys: ['hosts', 'group'],
   swap: 'restart-only',
-  activate: (ctx) => new EngineApiServer({ host: ctx.host, events: ctx.events, log: ctx.log, routes: routeModules, hijackModules }),
+  activate: async (ctx) => {
+    const server = new EngineApiServer({ host: ctx.host, events: ctx.events, log: ctx.log, routes: routeModules, hijackModules });
+    await server.bind(); // listens now, answers from start(): see EngineApiServer.bind
+    return server;
+  },
 });

@@ -17,8 +17,29 @@ export class ApiListener {
   private readonly servers: Array<{ server: Server; address: string; socketPath?: string }> = [];
   private request: RequestHandler = (_req, res) => { res.statusCode = 503; res.end(); };
   private upgrade: UpgradeHandler = (_req, socket) => socket.destroy();
+  /**
+   * Set while the sockets listen before the daemon can serve (bound during
+   * start-up): a request waits here instead of being answered early, so the
+   * first /_ping that succeeds comes from a daemon that can serve everything.
+   */
+  private held?: { ready: Promise<boolean>; open: (served: boolean) => void };
 
   constructor(private readonly log: Logger) {}
+
+  /** Makes requests that arrive from now on wait for `release()`. */
+  hold(): void {
+    if (this.held) return;
+    let open!: (served: boolean) => void;
+    const ready = new Promise<boolean>((resolve) => { open = resolve; });
+    this.held = { ready, open };
+  }
+
+  /** Serves the requests that waited, and every later one directly. */
+  release(): void {
+    const held = this.held;
+    this.held = undefined;
+    held?.open(true);
+  }
 
   setHandlers(request: RequestHandler, upgrade: UpgradeHandler): void {
     this.request = request;
@@ -33,7 +54,11 @@ export class ApiListener {
     // Read while the sockets are being set up: listening is the last step before the daemon answers.
     const groupFile = readFile('/etc/group', 'utf8').catch(() => '');
     for (const host of hosts) {
-      const server = createServer((req, res) => this.request(req, res));
+      const server = createServer((req, res) => {
+        const held = this.held;
+        if (!held) return this.request(req, res);
+        void held.ready.then((served) => (served ? this.request(req, res) : res.destroy()));
+      });
       // Uploads (load, import, build contexts, archives) can take minutes;
       // streams (events, logs -f, attach) last as long as the client wants.
       server.requestTimeout = 0;
@@ -42,7 +67,11 @@ export class ApiListener {
       // dockerd never closes an idle keep-alive connection; clients that pool them
       // (Node's global agent, docker-modem) would otherwise race our close and get EPIPE.
       server.keepAliveTimeout = 0;
-      server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+      server.on('upgrade', (req, socket, head) => {
+        const held = this.held;
+        if (!held) return this.upgrade(req, socket, head);
+        void held.ready.then((served) => (served ? this.upgrade(req, socket, head) : socket.destroy()));
+      });
       server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'); });
       const target = parseHost(host);
       if (target.kind === 'unix') {
@@ -62,6 +91,10 @@ export class ApiListener {
   }
 
   async close(): Promise<void> {
+    // Requests still waiting for a start-up that never finished are dropped, not served.
+    const held = this.held;
+    this.held = undefined;
+    held?.open(false);
     const all = this.servers.splice(0);
     await Promise.all(all.map(async ({ server, socketPath }) => {
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });

@@ -27,10 +27,11 @@ export class ReferenceStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    if (text === null) {
-      await store.save();
-      return store;
-    }
+    // No file yet (a new data root): the store is empty, and the file is
+    // written with the first change. dockerd writes an empty one at start;
+    // here that atomic write (two fsyncs) would delay the daemon's first
+    // answer, and a missing file already reads as empty after any crash.
+    if (text === null) return store;
     const parsed = JSON.parse(text) as { Repositories?: Record<string, Record<string, string>> };
     store.repos = parsed.Repositories ?? {};
     for (const repo of Object.values(store.repos)) {

@@ -50,4 +50,40 @@ describe('ApiListener', () => {
     await assert.rejects(new ApiListener(silentLogger).listen([`unix://${sock}`]), /exists and is not a socket/);
     await dir.cleanup();
   });
+
+  it('holds requests that arrive before release() and serves them after it', async () => {
+    const dir = await tempDir();
+    const sock = join(dir.path, 'api.sock');
+    const l = new ApiListener(silentLogger);
+    l.setHandlers((_req, res) => res.end('served'), (_r, s) => s.destroy());
+    l.hold();
+    await l.listen([`unix://${sock}`]);
+    let answer: string | undefined;
+    const pending = get({ socketPath: sock }).then((b) => (answer = b));
+    // Ample time for the request to reach the server: it must still be waiting.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(answer, undefined);
+    l.release();
+    assert.equal(await pending, 'served');
+    assert.equal(await get({ socketPath: sock }), 'served');
+    await l.close();
+    await dir.cleanup();
+  });
+
+  it('drops held requests when closed before release(), and removes the socket', async () => {
+    const dir = await tempDir();
+    const sock = join(dir.path, 'api.sock');
+    const l = new ApiListener(silentLogger);
+    let served = 0;
+    l.setHandlers((_req, res) => { served++; res.end('served'); }, (_r, s) => s.destroy());
+    l.hold();
+    await l.listen([`unix://${sock}`]);
+    const outcome = get({ socketPath: sock }).then((b) => `answered ${b}`, (err: Error) => err.message);
+    await new Promise((r) => setTimeout(r, 200));
+    await l.close();
+    assert.match(await outcome, /socket hang up|ECONNRESET/);
+    assert.equal(served, 0);
+    await assert.rejects(stat(sock), /ENOENT/);
+    await dir.cleanup();
+  });
 });
