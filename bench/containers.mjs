@@ -8,7 +8,11 @@
 // (dockerd in its own network namespace, no iptables, no bridge, stopped by
 // PID), with a busybox image imported from the same tar:
 //   run       `docker run --rm <busybox> true`, CLI spawn → exit (median of N);
-//             next to `runc run` of an equivalent bundle (same rootfs, `true`)
+//             next to `runc run` of two bundles of the same rootfs running `true`:
+//             runc's own default spec (`runc spec`), and the spec berthd wrote
+//             for a container of that image (dockerd's defaults: seccomp
+//             profile, capabilities, masked paths, /dev/shm, the /etc binds) —
+//             the runtime's floor for an equivalent container
 //   exec      `docker exec c true` into a running container (median of N); for
 //             berthd in the same rounds, interleaved: bare `runc exec` into the
 //             same container (the runtime's own floor), `docker exec` into a
@@ -44,7 +48,7 @@ import { args, opt, root } from './lib/options.mjs';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 const runs = Number(opt('--runs', 10)) || 10;
 const withDockerd = !args.includes('--no-dockerd') && spawnSync('sh', ['-c', 'command -v dockerd']).status === 0;
@@ -92,6 +96,36 @@ function makeRootfs() {
   spec.root.readonly = false;
   writeFileSync(specPath, JSON.stringify(spec));
   return tar;
+}
+
+/**
+ * A bundle with the OCI spec berthd generated for a container of the bench
+ * image (taken from a running container's task, then removed), pointed at
+ * the bench rootfs and running `true`; the per-container files it binds
+ * (/etc/hosts, hostname, resolv.conf) are copied next to it. bare `runc run`
+ * of it is what the runtime alone pays for the container `docker run` makes.
+ */
+function makeDaemonSpecBundle(d) {
+  const docker = cli(d);
+  const id = docker(['run', '-d', IMAGE, 'sleep', '1000']).trim();
+  const dir = join(base, 'bundle-daemon-spec');
+  mkdirSync(join(dir, 'files'), { recursive: true });
+  try {
+    const spec = JSON.parse(readFileSync(join(d.dir, 'exec', 'exec-libcontainer', 'tasks', id, 'config.json'), 'utf8'));
+    spec.process.args = ['true'];
+    spec.root = { path: join(base, 'bundle', 'rootfs'), readonly: false };
+    for (const m of spec.mounts) {
+      if (m.type !== 'bind' || !m.source.includes(id)) continue;
+      const copy = join(dir, 'files', basename(m.source));
+      copyFileSync(m.source, copy);
+      m.source = copy;
+    }
+    spec.linux.cgroupsPath = `/berth-bench-${process.pid}/bare-runc-spec`;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));
+  } finally {
+    docker(['rm', '-f', id]);
+  }
+  return dir;
 }
 
 // --- daemons ------------------------------------------------------------------------
@@ -245,13 +279,16 @@ async function benchRun(d) {
   return results.runDetail[0][1];
 }
 
+/** bare `runc run` of runc's default bundle and (once made) of berthd's spec, taking turns in every round. */
 function benchRunc() {
   const rootDir = join(base, 'runc-root');
-  const bundle = join(base, 'bundle');
+  const bundles = [join(base, 'bundle'), ...(specBundle ? [specBundle] : [])];
   // runc runs with the normal policy, as under the daemons (a real-time task cannot join a cgroup v1 cpu group).
-  const once = (i) => ms(() => sh(...normalPolicy('runc', ['--root', rootDir, 'run', '--bundle', bundle, `bench-${process.pid}-${i}`]), { stdio: ['ignore', 'ignore', 'pipe'] }));
-  once(-1);
-  return median(Array.from({ length: runs }, (_, i) => once(i)));
+  const once = (bundle, i) => ms(() => sh(...normalPolicy('runc', ['--root', rootDir, 'run', '--bundle', bundle, `bench-${process.pid}-${i}`]), { stdio: ['ignore', 'ignore', 'pipe'] }));
+  for (const b of bundles) once(b, -1);
+  const samples = bundles.map(() => []);
+  for (let i = 0; i < runs; i++) bundles.forEach((b, j) => samples[j].push(once(b, i)));
+  return { plain: median(samples[0]), spec: specBundle ? median(samples[1]) : undefined };
 }
 
 function benchExec(d) {
@@ -485,12 +522,14 @@ async function benchRss(d, n = 20) {
 // --- the run ------------------------------------------------------------------------
 
 const results = {};
+let specBundle; // made once berthd runs (see makeDaemonSpecBundle)
 try {
   console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${runs} runs per median${withDockerd ? '' : ', no dockerd'}`);
   const tar = makeRootfs();
   const daemons = [await startBerthd()];
   if (withDockerd) daemons.push(await startDockerd());
   for (const d of daemons) cli(d)(['import', '-c', 'CMD ["sh"]', tar, IMAGE]);
+  if (wants('run')) specBundle = makeDaemonSpecBundle(daemons[0]);
   if (wants('run')) results.runc = benchRunc();
   const measures = [
     ['run', (d) => benchRun(d)],
@@ -519,9 +558,11 @@ try {
 
 const b = results.berthd;
 const k = results.dockerd;
-const runc = wants('run') ? Math.min(results.runc, results.runcAgain) : undefined;
+// The target's baseline is the equivalent container: runc with the spec berthd (and dockerd) use; runc's default spec is shown too.
+const runcPlain = wants('run') ? Math.min(results.runc.plain, results.runcAgain.plain) : undefined;
+const runc = wants('run') ? Math.min(results.runc.spec, results.runcAgain.spec) : undefined;
 const rows = [
-  ['run', 'docker run --rm true (ms)', b.run, k?.run, () => `< 100 and < 3x runc (${runc.toFixed(0)} ms): ${(b.run / runc).toFixed(2)}x`, () => b.run < 100 && b.run < 3 * runc],
+  ['run', 'docker run --rm true (ms)', b.run, k?.run, () => `< 100 and < 3x runc, same spec (${runc.toFixed(0)} ms): ${(b.run / runc).toFixed(2)}x; runc's default spec (${runcPlain.toFixed(0)} ms): ${(b.run / runcPlain).toFixed(2)}x`, () => b.run < 100 && b.run < 3 * runc],
   ['exec', 'docker exec c true (ms)', b.exec, k?.exec, () => '< 40', () => b.exec < 40],
   ['lifecycle', 'create/start/wait/rm, 8 workers (/s)', b.lifecycle, k?.lifecycle, () => '> 15', () => b.lifecycle > 15],
   ['list', 'GET /containers/json, 100 ctrs, 16 clients (req/s)', b.list?.rate, k?.list?.rate, () => '> 800', () => b.list.rate > 800],
@@ -555,7 +596,10 @@ if (results.listDetail) {
   const [[, a], [, z]] = results.listDetail;
   console.log(`  this checkout over the other: ${(a.rate / z.rate).toFixed(2)}x req/s, ${(a.cpuPerRequest / z.cpuPerRequest).toFixed(2)}x CPU per request`);
 }
-if (wants('run')) console.log(`\nrunc run of the same bundle: ${results.runc.toFixed(1)} ms (again at the end: ${results.runcAgain.toFixed(1)} ms)`);
+if (wants('run')) {
+  console.log(`\nbare runc run, runc's default spec: ${results.runc.plain.toFixed(1)} ms (again at the end: ${results.runcAgain.plain.toFixed(1)} ms)`);
+  console.log(`bare runc run, berthd's spec for the same container: ${results.runc.spec.toFixed(1)} ms (again at the end: ${results.runcAgain.spec.toFixed(1)} ms)`);
+}
 console.log(`\n${'measure'.padEnd(52)} ${'berthd'.padStart(9)} ${'dockerd'.padStart(9)} ${'vs dockerd'.padStart(10)}  target`);
 for (const [, name, bv, kv, targetOf, metOf] of rows) {
   const target = targetOf();
