@@ -116,11 +116,11 @@ export class OutputPump {
     if (size === this.offset) return;
     const fh = await open(this.path, 'r');
     try {
-      // One buffer per drain, read into after the torn line the last read left (no concat per read).
-      let buf = Buffer.allocUnsafe(READ_SIZE);
       while (!this.stopped) {
+        // A new buffer per read, read into after the torn line the last read left (no concat per read):
+        // attached clients are handed views into it (see deliver), which their sockets may still hold.
         const carried = this.carry.length;
-        if (carried + READ_SIZE / 2 > buf.length) buf = Buffer.allocUnsafe(carried + READ_SIZE);
+        const buf = Buffer.allocUnsafe(carried + READ_SIZE);
         this.carry.copy(buf, 0);
         const { bytesRead } = await fh.read(buf, carried, buf.length - carried, this.offset);
         if (bytesRead === 0) break;
@@ -140,35 +140,47 @@ export class OutputPump {
   }
 
   /**
-   * Logs every line of a read (one batch for the logger, which encodes it
-   * into one write); clients get the lines batched per stream (one buffer
-   * per run of same-stream lines, as dockerd's copier writes what it read),
-   * which keeps big outputs cheap.
+   * Every line of a read goes to the clients, then to the log. Clients get
+   * the lines batched per stream (one buffer per run of same-stream lines,
+   * as dockerd's copier writes what it read), which keeps big outputs
+   * cheap; they get them first, so their sockets carry this read while the
+   * logger encodes it (one batch, one write), and only then does the pump
+   * wait for a slow client to drain.
    */
   private async deliver(batch: LogLineBatch): Promise<void> {
     if (this.skip) this.skip = dropLogged(batch, this.skip);
     if (batch.count === 0) return;
+    let full: Array<Promise<void>> | undefined;
+    if (this.subscribers.size > 0) {
+      const { flags } = batch;
+      let runStart = 0;
+      // Runs are joined in order, each inside the bytes of its own lines (see joinLines).
+      for (let i = 1; i <= batch.count; i++) {
+        if (i < batch.count && (this.opts.terminal || (flags[i]! & LOG_LINE_STDERR) === (flags[runStart]! & LOG_LINE_STDERR))) continue;
+        const stderr = !this.opts.terminal && (flags[runStart]! & LOG_LINE_STDERR) !== 0;
+        full = this.send(stderr ? 'stderr' : 'stdout', joinLines(batch, runStart, i), full);
+        runStart = i;
+      }
+    }
     const logger = this.opts.logger;
     if (logger?.writeBatch) logger.writeBatch(batch);
     else if (logger) for (let i = 0; i < batch.count; i++) logger.write(lineEntry(batch, i, false));
-    if (this.subscribers.size === 0) return;
-    const { flags } = batch;
-    let runStart = 0;
-    // Runs are joined in order, each inside the bytes of its own lines (see joinLines).
-    for (let i = 1; i <= batch.count; i++) {
-      if (i < batch.count && (this.opts.terminal || (flags[i]! & LOG_LINE_STDERR) === (flags[runStart]! & LOG_LINE_STDERR))) continue;
-      const stderr = !this.opts.terminal && (flags[runStart]! & LOG_LINE_STDERR) !== 0;
-      await this.send(stderr ? 'stderr' : 'stdout', joinLines(batch, runStart, i));
-      runStart = i;
-    }
+    if (full) await Promise.all(full);
   }
 
-  private async send(stream: 'stdout' | 'stderr', data: Buffer): Promise<void> {
-    for (const [s, gone] of [...this.subscribers]) {
+  /**
+   * Writes to every client without waiting; a client whose buffer is full
+   * adds the wait for its drain to `full` (one per client and read: the
+   * pump then waits for all of them before it reads on, so a client holds
+   * at most one read beyond its high-water mark).
+   */
+  private send(stream: 'stdout' | 'stderr', data: Buffer, full: Array<Promise<void>> | undefined): Array<Promise<void>> | undefined {
+    for (const [s, gone] of this.subscribers) {
       const sink = stream === 'stderr' ? s.stderr : s.stdout;
       if (!sink || sink.destroyed || sink.writableEnded || gone.signal.aborted) continue;
-      if (!sink.write(data)) await writable(sink, gone.signal, this.halt.signal);
+      if (!sink.write(data)) (full ??= []).push(writable(sink, gone.signal, this.halt.signal));
     }
+    return full;
   }
 }
 
@@ -222,22 +234,30 @@ function dropLogged(batch: LogLineBatch, skip: { timeNano: bigint; count: number
 
 /**
  * Lines [from, to) of a batch as the process wrote them (each with its
- * newline unless partial), in one new buffer. The lines are first moved
- * together inside the batch's own buffer (never forward: each lands at or
- * before where it was, after the lines before it), then copied out once:
- * one native copy per line within a buffer is much cheaper than one between
- * buffers. The batch's bytes are spent after this (the logger has encoded them).
+ * newline unless partial), as one view into the batch's buffer: the lines
+ * are moved together in place (never forward: each lands at or before where
+ * it was, after the lines before it; the newline after one lands where the
+ * spool's header of the next was), one native copy per line within a buffer,
+ * much cheaper than one between buffers. Each line's start and end are
+ * updated to where it now is, so the logger encodes the same bytes after
+ * this; the view is the client's to keep (the pump reads into a new buffer
+ * next time) and no later run writes into it (each run stays inside the
+ * bytes of its own lines).
  */
-function joinLines(batch: LogLineBatch, from: number, to: number): Buffer {
+export function joinLines(batch: LogLineBatch, from: number, to: number): Buffer {
   const { data, start, end, flags } = batch;
   const base = start[from]!;
   let o = base;
   for (let i = from; i < to; i++) {
     const s = start[i]!;
     const e = end[i]!;
-    if (s !== o) data.copyWithin(o, s, e);
+    if (s !== o) {
+      data.copyWithin(o, s, e);
+      start[i] = o;
+      end[i] = o + (e - s);
+    }
     o += e - s;
     if ((flags[i]! & LOG_LINE_PARTIAL) === 0) data[o++] = 0x0a;
   }
-  return Buffer.from(data.subarray(base, o));
+  return data.subarray(base, o);
 }

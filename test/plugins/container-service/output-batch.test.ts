@@ -4,10 +4,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { silentLogger, type LogEntry, type LogLineBatch } from '../../../kernel/index.js';
+import { silentLogger, type ContainerLogger, type LogEntry, type LogLineBatch } from '../../../kernel/index.js';
 import { CriTimeCache, parseRfc3339Nano, scanCriLines, splitCriLine } from '../../../lib/cri-log.js';
 import { batchEntries, newLineBatch } from '../../../lib/log-line-batch.js';
-import { OutputPump } from '../../../plugins/container-service/output-pump.js';
+import { joinLines, OutputPump } from '../../../plugins/container-service/output-pump.js';
 import { JsonFileDriver } from '../../../plugins/log-json-file/json-file-driver.js';
 import { marshalEntry } from '../../../plugins/log-json-file/json-log-line.js';
 import { rng } from '../../helpers/rng.js';
@@ -121,5 +121,64 @@ describe('spool lines in batches', () => {
     await pump.finish();
     assert.equal(out.bytes().toString(), 'ab\nc\r\n');
     assert.equal(err.bytes().length, 0);
+  });
+  it('joins a run in place into a view and moves each line\'s range with it, so the log encodes the same bytes after', () => {
+    const r = rng(23);
+    const cache = new CriTimeCache();
+    for (let round = 0; round < 30; round++) {
+      const lines = spoolLines(r, 120);
+      const buf = Buffer.from(`${lines.join('\n')}\n`);
+      const batch = newLineBatch(buf, 8);
+      scanCriLines(buf, buf.length, batch, cache);
+      const before = Array.from({ length: batch.count }, (_, i) => buf.toString('latin1', batch.start[i], batch.end[i]));
+      // Runs of same-stream lines, joined in order as the pump does.
+      const views: Array<[Buffer, string]> = [];
+      let runStart = 0;
+      for (let i = 1; i <= batch.count; i++) {
+        if (i < batch.count && (batch.flags[i]! & 1) === (batch.flags[runStart]! & 1)) continue;
+        const want = before.slice(runStart, i).map((l, k) => ((batch.flags[runStart + k]! & 2) ? l : `${l}\n`)).join('');
+        views.push([joinLines(batch, runStart, i), want]);
+        runStart = i;
+      }
+      // No later run wrote into an earlier run's view; every line's range still holds its bytes.
+      for (const [view, want] of views) assert.equal(view.toString('latin1'), want, `round ${round}`);
+      for (const [view] of views) assert.equal(view.buffer, buf.buffer, 'a view into the read buffer, no copy');
+      const after = Array.from({ length: batch.count }, (_, i) => buf.toString('latin1', batch.start[i], batch.end[i]));
+      assert.deepEqual(after, before, `round ${round}`);
+    }
+  });
+
+  it('hands a read to the clients before the logger encodes it, and the clients\' bytes survive the next reads', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-pumpbatch-'));
+    dirs.push(dir);
+    const spool = join(dir, 'output.log');
+    const line = (i: number) => `2026-11-27T19:00:00Z stdout F line ${i} ${'y'.repeat(90)}`;
+    const n = 12000; // about 1.5 MB of spool: several reads, each into its own buffer
+    await writeFile(spool, `${Array.from({ length: n }, (_, i) => line(i)).join('\n')}\n`);
+    const out = new Collect();
+    const seenAtEncode: number[] = [];
+    let logged = 0;
+    const logger: ContainerLogger = {
+      path: '',
+      write: () => { throw new Error('the pump writes batches'); },
+      writeBatch: (b) => {
+        // What the client holds now must already include this batch's last line.
+        const got = out.bytes().toString('latin1');
+        const last = b.data.toString('latin1', b.start[b.count - 1], b.end[b.count - 1]);
+        seenAtEncode.push(got.endsWith(`${last}\n`) ? 1 : 0);
+        logged += b.count;
+      },
+      flush: async () => undefined,
+      close: async () => undefined,
+      read: () => { throw new Error('unused'); },
+    };
+    const pump = new OutputPump(spool, 0, { terminal: false, logger });
+    pump.subscribe({ stdout: out, stderr: out, end: () => undefined });
+    await pump.finish();
+    assert.equal(logged, n);
+    assert.ok(seenAtEncode.length > 2, `several reads (${seenAtEncode.length})`);
+    assert.ok(seenAtEncode.every((x) => x === 1), 'each batch reached the client before its encoding');
+    const want = Array.from({ length: n }, (_, i) => `line ${i} ${'y'.repeat(90)}\n`).join('');
+    assert.equal(out.bytes().toString('latin1'), want, 'byte for byte, chunks kept from earlier reads intact');
   });
 });
