@@ -95,7 +95,7 @@ export class LocalContainerService implements ContainerService {
 
   private constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.root, deps.log);
-    this.initLayers = new SharedInitLayers(deps.root, deps.log);
+    this.initLayers = new SharedInitLayers(deps.root, deps.log, () => deps.host.tryCurrent<ImageStore>(ExtensionPoint.ImageStore));
     this.logBackend = new LogBackend(deps.host, deps.daemon);
     this.volumes = new VolumeMounts(deps.host, deps.log);
     this.archive = new ContainerArchive(deps.host);
@@ -230,26 +230,24 @@ export class LocalContainerService implements ContainerService {
       // First the directory: a crash from here on leaves an orphan that the next start cleans up.
       await this.store.prepare(id);
       prepared = true;
-      // Held like dockerd's layerdb/mounts/<id>: the image's layers outlive `rmi -f` while the container exists.
-      // The hold (a durable write) and the layers are made side by side; the top layer is known without it.
-      const held = images.holdLayers(id, image.id);
-      held.catch(() => undefined);
       const top = await images.topLayer(image.id);
       // As dockerd's layer store: both the init layer and the container layer get the --storage-opt.
       // A --rm container's layers are thrown away after any crash: the driver may skip syncing them.
       const layerOpts = { storageOpt: hostConfig.StorageOpt ?? undefined, volatile: hostConfig.AutoRemove === true };
       if (top !== null && Object.keys(hostConfig.StorageOpt ?? {}).length === 0) {
-        // The image's shared init layer (made by the first container of the image; complete when acquired).
-        // Both settle before a failure is handled, so the cleanup never races a hold or layer being made.
-        const made = this.initLayers.acquire(graph, top).then((init) => {
-          initLayer = init;
-          return graph.createReadWrite(id, init, layerOpts);
-        });
-        for (const r of await Promise.allSettled([made, held])) if (r.status === 'rejected') throw r.reason;
+        // The image's shared init layer (made by the first container of the image; complete when
+        // acquired). It holds the image's layers for its containers: no hold of our own to write.
+        initLayer = await this.initLayers.acquire(graph, top, image.id);
+        await graph.createReadWrite(id, initLayer, layerOpts);
       } else {
-        await graph.createReadWrite(`${id}-init`, top, layerOpts);
+        // Held like dockerd's layerdb/mounts/<id>: the image's layers outlive `rmi -f` while the container exists.
+        // The hold (a durable write) and the layers are made side by side.
+        const held = images.holdLayers(id, image.id);
+        held.catch(() => undefined);
+        await graph.createReadWrite(`${id}-init`, top, layerOpts).catch(async (err: unknown) => { await held.catch(() => undefined); throw err; });
         // The container layer needs only the init layer's metadata, not its placeholders.
-        await Promise.all([setupInitLayer(graph, `${id}-init`), graph.createReadWrite(id, `${id}-init`, layerOpts), held]);
+        const made = [setupInitLayer(graph, `${id}-init`), graph.createReadWrite(id, `${id}-init`, layerOpts), held];
+        for (const r of await Promise.allSettled(made)) if (r.status === 'rejected') throw r.reason;
       }
       mountPoints = await this.volumes.create(id, mountPlan, layerRoot(graph, id));
       const rec: ContainerRecord = {

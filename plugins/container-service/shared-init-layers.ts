@@ -1,6 +1,6 @@
 import { mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { GraphDriver, Logger } from '../../kernel/index.js';
+import type { GraphDriver, ImageStore, Logger } from '../../kernel/index.js';
 import { setupInitLayer } from './init-layer.js';
 
 /**
@@ -28,7 +28,8 @@ import { setupInitLayer } from './init-layer.js';
  *
  * Lifetime: counted in memory by the containers whose records name the
  * layer (rebuilt at start from the records); the last container's removal
- * removes it. Crash safety: a marker file named after the layer, under
+ * removes it. The layer holds the image's layers in the layer store for its
+ * containers (one durable hold per image instead of one per container). Crash safety: a marker file named after the layer, under
  * `<containers>/.init-layers/<driver>/`, is written before the layer is
  * created and deleted after it is removed, and the record of a
  * container that uses the layer is saved only after the layer is complete.
@@ -41,7 +42,7 @@ export class SharedInitLayers {
   private readonly removing = new Map<string, Promise<void>>();
   private dirMade = false;
 
-  constructor(private readonly root: string, private readonly log: Logger) {}
+  constructor(private readonly root: string, private readonly log: Logger, private readonly images: () => ImageStore | undefined) {}
 
   /** The shared init layer id for an image whose top driver layer is `top`. */
   static idFor(top: string): string {
@@ -78,12 +79,12 @@ export class SharedInitLayers {
    * populating it first when no container has it. Resolves with its id once
    * it is complete; a failure takes no reference.
    */
-  async acquire(graph: GraphDriver, top: string): Promise<string> {
+  async acquire(graph: GraphDriver, top: string, imageId: string): Promise<string> {
     const id = SharedInitLayers.idFor(top);
     let e = this.entries.get(id);
     if (!e) {
       const pending = this.removing.get(id) ?? Promise.resolve();
-      e = { refs: 0, ready: pending.then(() => this.make(graph, id, top)) };
+      e = { refs: 0, ready: pending.then(() => this.make(graph, id, top, imageId)) };
       this.entries.set(id, e);
     }
     e.refs++;
@@ -119,18 +120,23 @@ export class SharedInitLayers {
     return gone;
   }
 
-  /** Marker first (durable), then the layer and its placeholders; a failure undoes both. */
-  private async make(graph: GraphDriver, id: string, top: string): Promise<void> {
+  /** Marker first, then the hold on the image's layers, the layer and its placeholders; a failure undoes them. */
+  private async make(graph: GraphDriver, id: string, top: string, imageId: string): Promise<void> {
     const dir = this.dir(graph);
     if (!this.dirMade) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       this.dirMade = true;
     }
     // Its name is all that counts (a torn content is harmless), so no temp file and rename. Not
-    // fsynced: a kill -9 loses nothing of it; a power loss may, leaving a layer that the next first
-    // user of the image finds under this name and makes again.
+    // fsynced itself: a kill -9 loses nothing of it, and the hold's fsync below commits the
+    // filesystem's journal, its creation included (ext4, xfs, btrfs journal metadata in order).
     await writeFile(join(dir, id), top, { mode: 0o600 });
     try {
+      // The image's layers, held for the containers on this layer (dockerd holds them per container:
+      // layerdb/mounts/<id>): `rmi -f` keeps them until the last container of the image is removed.
+      const images = this.images();
+      if (!images) throw new Error('no image store');
+      await images.holdLayers(id, imageId);
       // A layer under this name here is what a removal that failed half-way left: not trusted, made again.
       if (await graph.exists(id)) await graph.remove(id);
       await graph.createReadWrite(id, top);
@@ -143,6 +149,7 @@ export class SharedInitLayers {
 
   private async destroy(graph: GraphDriver, id: string): Promise<void> {
     await graph.remove(id);
+    await this.images()?.releaseLayers(id);
     await unlink(join(this.dir(graph), id)).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
   }
 

@@ -69,7 +69,7 @@ describe('containers across a kill -9 of berthd (create, remove, --rm)', { skip:
     assert.deepEqual(readdirSync(join(data(), 'containers')).filter((e) => gone.includes(e)), []);
     for (const id of now) {
       assert.equal(containerLayers([id]).length, 1, `${id.slice(0, 12)} keeps its layer`);
-      assert.ok(holds().includes(id), `${id.slice(0, 12)} keeps its hold on the image`);
+      assert.ok(holds().includes(initLayerOf(id)!), `${id.slice(0, 12)}'s init layer keeps its hold on the image`);
     }
     // The shared init layers left are exactly those the listed containers sit on (vfs keeps layers as dirs too).
     const used = [...new Set(now.map(initLayerOf))].filter((l): l is string => l !== undefined).sort();
@@ -77,6 +77,7 @@ describe('containers across a kill -9 of berthd (create, remove, --rm)', { skip:
     const shared = sharedInitLayers(now);
     if (driver() === 'overlay2') assert.deepEqual(shared.layers, used, 'no shared init layer without a listed container');
     assert.deepEqual(shared.markers, used, 'one marker per shared init layer in use');
+    assert.deepEqual(holds().sort(), used, 'the holds on the image are those of the shared init layers in use');
   };
 
   it('a removal committed by the trash rename is finished at the next start', async () => {

@@ -32,6 +32,7 @@ describe('containers of one image on a shared init layer, with the real CLI', { 
     assert.ok(shared, 'the record names the shared init layer');
     assert.equal(initLayerOf('two'), shared, 'one init layer for both');
     assert.deepEqual(markers(), [shared]);
+    assert.deepEqual(readdirSync(join(data(), 'image', driver(), 'layerdb', 'mounts')), [shared], 'the image is held once, by the shared init layer');
     if (driver() === 'overlay2') {
       const layers = readdirSync(join(data(), 'overlay2')).filter((e) => e.endsWith('-init'));
       assert.deepEqual(layers, [shared], 'no per-container init layer');
@@ -47,6 +48,7 @@ describe('containers of one image on a shared init layer, with the real CLI', { 
     assert.deepEqual(markers(), [shared], 'kept while two uses it');
     ok(['rm', 'two']);
     assert.deepEqual(markers(), [], 'removed with the last container');
+    assert.deepEqual(readdirSync(join(data(), 'image', driver(), 'layerdb', 'mounts')), [], 'and its hold with it');
     if (driver() === 'overlay2') assert.deepEqual(readdirSync(join(data(), 'overlay2')).filter((e) => e.endsWith('-init')), []);
   });
 

@@ -74,14 +74,16 @@ export function expectedLayout(dataRoot: string, driver: string): StoreLayout {
   for (const diffIds of storedImages(dataRoot, driver).values()) for (const c of chainIdsOf(diffIds)) chains.add(c.slice(7));
   const containerLayers: string[] = [];
   for (const container of ls(join(layerdb, 'mounts'))) {
-    // A container holds its image's top layer (and so its parents), plus its own init and read-write layers.
+    // A holder keeps its image's top layer (and so its parents), plus its own layers.
     let chain = readFileSync(join(layerdb, 'mounts', container, 'parent'), 'utf8').trim();
     while (chain) {
       chains.add(chain.slice(7));
       const parentFile = join(layerdb, 'sha256', chain.slice(7), 'parent');
       chain = existsSync(parentFile) ? readFileSync(parentFile, 'utf8').trim() : '';
     }
-    containerLayers.push(container, `${container}-init`);
+    // A shared init layer (`<image layer>-init`) holds for the containers on it; a container that holds for itself has a private `-init`.
+    if (container.endsWith('-init')) containerLayers.push(container);
+    else containerLayers.push(container, `${container}-init`);
   }
   const cacheIds = [...chains].map((hex) => {
     const file = join(layerdb, 'sha256', hex, 'cache-id');

@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger, type GraphDriver } from '../../../kernel/index.js';
+import { silentLogger, type GraphDriver, type ImageStore } from '../../../kernel/index.js';
 import { VfsDriver } from '../../../plugins/graph-vfs/vfs-driver.js';
 import { SharedInitLayers } from '../../../plugins/container-service/shared-init-layers.js';
 import { INIT_ENTRIES } from '../../../plugins/container-service/init-layer.js';
@@ -18,11 +18,19 @@ import { INIT_ENTRIES } from '../../../plugins/container-service/init-layer.js';
 describe('SharedInitLayers', () => {
   let dir: string;
   let graph: GraphDriver;
+  /** The layer store's holds (layerdb/mounts), by holder, with the image they were taken for. */
+  let holds: Map<string, string>;
+  let images: ImageStore;
   const markers = () => readdirSync(join(dir, 'containers', '.init-layers', 'vfs'));
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'berth-shared-init-'));
     graph = await VfsDriver.open(join(dir, 'vfs'));
+    holds = new Map();
+    images = {
+      holdLayers: async (holder: string, imageId: string) => { holds.set(holder, imageId); return null; },
+      releaseLayers: async (holder: string) => { holds.delete(holder); },
+    } as unknown as ImageStore;
     await graph.create('top', null);
     const root = await graph.get('top');
     await writeFile(join(root, 'image-file'), 'from the image');
@@ -34,10 +42,11 @@ describe('SharedInitLayers', () => {
   });
 
   it('concurrent first users share one complete layer; containers on it write apart; the last release removes it', async () => {
-    const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger);
-    const ids = await Promise.all([1, 2, 3].map(() => layers.acquire(graph, 'top')));
+    const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger, () => images);
+    const ids = await Promise.all([1, 2, 3].map(() => layers.acquire(graph, 'top', 'sha256:img')));
     assert.deepEqual(ids, ['top-init', 'top-init', 'top-init']);
     assert.deepEqual(markers(), ['top-init']);
+    assert.deepEqual([...holds], [['top-init', 'sha256:img']], 'one hold on the image for all its containers');
     const init = await graph.get('top-init');
     for (const e of INIT_ENTRIES) assert.ok(existsSync(join(init, e.path)), `${e.path} is in the shared init layer`);
     assert.equal(await readFile(join(init, 'image-file'), 'utf8'), 'from the image');
@@ -61,13 +70,14 @@ describe('SharedInitLayers', () => {
     await layers.release(graph, 'top-init');
     assert.equal(await graph.exists('top-init'), false, 'gone with its last user');
     assert.deepEqual(markers(), []);
+    assert.deepEqual([...holds], [], 'and so is its hold on the image');
   });
 
   it('a user arriving while the last one is being removed gets a fresh complete layer', async () => {
-    const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger);
-    await layers.acquire(graph, 'top');
+    const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger, () => images);
+    await layers.acquire(graph, 'top', 'sha256:img');
     const gone = layers.release(graph, 'top-init');
-    const again = layers.acquire(graph, 'top');
+    const again = layers.acquire(graph, 'top', 'sha256:img');
     await gone;
     assert.equal(await again, 'top-init');
     assert.equal(await graph.exists('top-init'), true);
@@ -77,25 +87,27 @@ describe('SharedInitLayers', () => {
     assert.deepEqual(markers(), ['top-init']);
   });
 
-  it('a failed creation takes no reference and leaves no layer or marker', async () => {
-    const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger);
-    await assert.rejects(layers.acquire(graph, 'no-such-top'), /does not exist/);
+  it('a failed creation takes no reference and leaves no layer, hold or marker', async () => {
+    const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger, () => images);
+    await assert.rejects(layers.acquire(graph, 'no-such-top', 'sha256:img'), /does not exist/);
     assert.equal(await graph.exists('no-such-top-init'), false);
     assert.deepEqual(markers(), []);
+    assert.deepEqual([...holds], []);
     assert.equal(layers.has('no-such-top-init'), false);
   });
 
   it('restore keeps the layers records use and removes those of markers no record uses (what a kill -9 leaves)', async () => {
-    const before = new SharedInitLayers(join(dir, 'containers'), silentLogger);
-    await before.acquire(graph, 'top');
+    const before = new SharedInitLayers(join(dir, 'containers'), silentLogger, () => images);
+    await before.acquire(graph, 'top', 'sha256:img');
     await graph.create('top2', null);
-    await before.acquire(graph, 'top2');
+    await before.acquire(graph, 'top2', 'sha256:img');
     // "kill -9": the process is gone, its layers and markers stay. One record still uses top-init.
-    const after = new SharedInitLayers(join(dir, 'containers'), silentLogger);
+    const after = new SharedInitLayers(join(dir, 'containers'), silentLogger, () => images);
     assert.equal(await after.restore(graph, ['top-init']), 1);
     assert.equal(await graph.exists('top-init'), true);
     assert.equal(await graph.exists('top2-init'), false, 'no record uses it: removed');
     assert.deepEqual(markers(), ['top-init']);
+    assert.deepEqual([...holds.keys()], ['top-init'], 'the unused layer\'s hold is released');
     await after.release(graph, 'top-init');
     assert.equal(await graph.exists('top-init'), false);
   });
