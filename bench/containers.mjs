@@ -267,11 +267,10 @@ async function benchRun(d) {
   const other = cli(dc);
   other(['import', '-c', 'CMD ["sh"]', join(base, 'rootfs.tar'), IMAGE]);
   other(['run', '--rm', IMAGE, 'true']);
-  const rootDir = join(base, 'runc-root');
   const variants = [
     ['docker run --rm true, this berthd', () => docker(['run', '--rm', IMAGE, 'true'])],
     [`docker run --rm true, berthd of ${compare}`, () => other(['run', '--rm', IMAGE, 'true'])],
-    ['bare runc run, same bundle', (i) => sh(...normalPolicy('runc', ['--root', rootDir, 'run', '--bundle', join(base, 'bundle'), `bench-ab-${process.pid}-${i}`]), { stdio: ['ignore', 'ignore', 'pipe'] })],
+    ['bare runc run, same bundle', (i) => bareRuncRun(join(base, 'bundle'), `bench-ab-${process.pid}-${i}`)],
   ];
   const samples = variants.map(() => []);
   for (let i = 0; i < runs; i++) variants.forEach(([, fn], j) => samples[j].push(ms(() => fn(i))));
@@ -280,11 +279,14 @@ async function benchRun(d) {
 }
 
 /** bare `runc run` of runc's default bundle and (once made) of berthd's spec, taking turns in every round. */
+/** `runc run` of a bundle as container `name`, with the normal policy, as under the daemons (a real-time task cannot join a cgroup v1 cpu group). */
+function bareRuncRun(bundle, name) {
+  sh(...normalPolicy('runc', ['--root', join(base, 'runc-root'), 'run', '--bundle', bundle, name]), { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
 function benchRunc() {
-  const rootDir = join(base, 'runc-root');
   const bundles = [join(base, 'bundle'), ...(specBundle ? [specBundle] : [])];
-  // runc runs with the normal policy, as under the daemons (a real-time task cannot join a cgroup v1 cpu group).
-  const once = (bundle, i) => ms(() => sh(...normalPolicy('runc', ['--root', rootDir, 'run', '--bundle', bundle, `bench-${process.pid}-${i}`]), { stdio: ['ignore', 'ignore', 'pipe'] }));
+  const once = (bundle, i) => ms(() => bareRuncRun(bundle, `bench-${process.pid}-${i}`));
   for (const b of bundles) once(b, -1);
   const samples = bundles.map(() => []);
   for (let i = 0; i < runs; i++) bundles.forEach((b, j) => samples[j].push(once(b, i)));
