@@ -11,6 +11,17 @@ export const enum StdStream {
   SystemErr = 3,
 }
 
+/** A frame's 8-byte header alone, for a payload of `length` bytes written after it. */
+export function frameHeader(stream: StdStream, length: number): Buffer {
+  const header = Buffer.allocUnsafe(8);
+  header[0] = stream;
+  header[1] = 0;
+  header[2] = 0;
+  header[3] = 0;
+  header.writeUInt32BE(length, 4);
+  return header;
+}
+
 export function frame(stream: StdStream, payload: Buffer | string): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
   const header = Buffer.alloc(8);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { LOG_LINE_PARTIAL, LOG_LINE_STDERR, silentLogger, type LogEntry, type LogLineBatch } from '../../../kernel/index.js';
 import { newLineBatch, pushLine } from '../../../lib/log-line-batch.js';
-import { marshalBatch } from '../../../plugins/log-json-file/json-batch-encode.js';
+import { marshalBatch, marshalBatchJs } from '../../../plugins/log-json-file/json-batch-encode.js';
+import { lineEncoder } from '../../../plugins/log-json-file/json-line-wasm.js';
 import { JsonLineDecoder } from '../../../plugins/log-json-file/json-batch-decode.js';
 import { decodeEntry, marshalEntry } from '../../../plugins/log-json-file/json-log-line.js';
 import { LogFileWriter } from '../../../plugins/log-json-file/log-file-writer.js';
@@ -109,6 +110,58 @@ describe('json-file lines in batches', () => {
     const want = [[8, 11, 'stdout'], [0, 3, 'stderr'], [4, 9, 'stdout']].map(([s, e, stream]) =>
       marshalEntry({ stream: stream as 'stdout', line: data.subarray(s as number, e as number), time: new Date(1_795_000_000_000), timeNano: 1_795_000_000_000_000_001n }));
     assert.deepEqual(marshalBatch(batch).data, Buffer.concat(want));
+  });
+
+  it('has the SIMD line encoder (WebAssembly on Node 20): every byte value, at every place around its 16-byte steps, gives marshalEntry\'s bytes', () => {
+    assert.ok(lineEncoder(), 'the WebAssembly line encoder compiled');
+    const T = 1_795_000_000_123_456_789n;
+    for (let len = 0; len <= 40; len++) {
+      const lines: Buffer[] = [];
+      for (let b = 0; b < 256; b++) {
+        const line = Buffer.alloc(len, 0x61 + (b % 26));
+        if (len > 0) line[(b * 7) % len] = b; // byte b somewhere in a line of length len
+        lines.push(line);
+      }
+      const batch = newLineBatch(Buffer.concat(lines.flatMap((l) => [Buffer.from('hdr '), l, Buffer.from('\n')])), 4);
+      batch.times.push(T);
+      let at = 0;
+      lines.forEach((l, i) => {
+        at += 4;
+        pushLine(batch, at, at + l.length, i % 5 === 4 ? LOG_LINE_PARTIAL : 0, 0);
+        at += l.length + 1;
+      });
+      const want = lines.map((l, i) => marshalEntry({ stream: 'stdout', line: l, time: new Date(Number(T / 1_000_000n)), timeNano: T, ...(i % 5 === 4 ? { partial: true } : {}) }));
+      const enc = marshalBatch(batch);
+      assert.deepEqual(enc.data, Buffer.concat(want), `lines of ${len} bytes`);
+      assert.deepEqual(marshalBatchJs(batch).data, enc.data, `JavaScript encoder, lines of ${len} bytes`);
+    }
+  });
+
+  it('the JavaScript encoder (where WebAssembly is missing) gives the same bytes as marshalEntry', () => {
+    const r = rng(31);
+    for (let round = 0; round < 100; round++) {
+      const attrs = round % 3 === 0 ? '{"tag":"wëb <1>"}' : undefined;
+      const { batch, entries } = randomBatch(r, 1 + Math.floor(r() * 40));
+      assert.deepEqual(marshalBatchJs(batch, attrs).data, Buffer.concat(entries.map((e) => marshalEntry(e, attrs))), `round ${round}`);
+    }
+  });
+
+  it('encodes batches too big for the line encoder\'s memory in JavaScript, to the same bytes, and keeps that memory bounded', () => {
+    const T = 1_795_000_000_123_456_789n;
+    const entry = (line: Buffer) => ({ stream: 'stderr' as const, line, time: new Date(Number(T / 1_000_000n)), timeNano: T });
+    const one = (line: Buffer) => {
+      const batch = newLineBatch(line, 1);
+      batch.times.push(T);
+      pushLine(batch, 0, line.length, LOG_LINE_STDERR, 0);
+      return batch;
+    };
+    // A plain 20 MB line, and a 3 MB one whose escaping (6 bytes each) would need 18 MB.
+    const plain = Buffer.alloc(20 << 20, 0x7a);
+    assert.ok(marshalBatch(one(plain)).data.equals(marshalEntry(entry(plain))));
+    const controls = Buffer.alloc(3 << 20, 0x01);
+    controls.write('plain start', 0);
+    assert.ok(marshalBatch(one(controls)).data.equals(marshalEntry(entry(controls))));
+    assert.ok(lineEncoder()!.memory.buffer.byteLength <= (16 << 20) + 65536, `memory ${lineEncoder()!.memory.buffer.byteLength}`);
   });
 
   it('decodes stored lines in place to what JSON.parse (decodeEntry) gives, fast path or not', () => {
