@@ -5,17 +5,21 @@
 // compiling several hundred module files of koa and inversify at every start
 // costs more than the daemon's own start-up; one pre-linked, pre-compiled
 // file is what makes berthd start fast (bin/launch.cjs loads it).
+// Then the bundle, evaluated once, is saved as a V8 startup snapshot
+// (dist/berthd.blob, see buildSnapshot): bin/berthd deserializes it instead
+// of evaluating the bundle when it was built by the node that will run it.
 // tsc runs first, so decorator metadata is already emitted.
 import { build } from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lazyBuiltins } from './lazy-builtins.mjs';
 import { lazyDebug } from './lazy-debug.mjs';
 import { lazyPackages } from './lazy-packages.mjs';
+import { depdStandIn, koaLazyAsyncHooks } from './load-time-free.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -40,6 +44,8 @@ const slimMimeDb = {
   },
 };
 rmSync(`${root}dist/berthd.cache`, { force: true });
+// A blob of an older bundle must never start this one (bin/berthd also checks that the bundle is not newer).
+for (const f of ['berthd.blob', 'berthd.blob.node']) rmSync(`${root}dist/${f}`, { force: true });
 // What both bundles are built with.
 const nodeBundle = {
   bundle: true,
@@ -56,7 +62,7 @@ await build({
   entryPoints: [`${root}dist/cmd/berthd/main.js`],
   outfile: `${root}dist/berthd.cjs`,
   legalComments: 'linked',
-  plugins: [slimMimeDb, lazyBuiltins, lazyDebug, lazyPackages],
+  plugins: [slimMimeDb, lazyBuiltins, lazyDebug, lazyPackages, depdStandIn, koaLazyAsyncHooks],
   // tar-apply-thread.ts reads import.meta.url only when not bundled (it uses __dirname in the bundle).
   logOverride: { 'empty-import-meta': 'silent' },
   // `docker version`'s "Built" is when the bundle was made, not when the daemon started.
@@ -76,6 +82,7 @@ if (smoke.status !== 0) {
   process.exit(1);
 }
 await recordCodeCache();
+buildSnapshot();
 
 /**
  * Escapes the few non-ASCII characters esbuild leaves in regex literals (µs
@@ -104,6 +111,8 @@ async function recordCodeCache() {
   const launch = `${root}bin/launch.cjs`;
   if (process.getuid?.() === 0 && (await trainingRun(launch, env))) return;
   rmSync(`${root}dist/berthd.cache`, { force: true });
+// A blob of an older bundle must never start this one (bin/berthd also checks that the bundle is not newer).
+for (const f of ['berthd.blob', 'berthd.blob.node']) rmSync(`${root}dist/${f}`, { force: true });
   const r = spawnSync(process.execPath, [launch, '--version'], { env, encoding: 'utf8' });
   if (r.status !== 0) {
     console.error(`code cache run failed:\n${r.stdout}${r.stderr}`);
@@ -144,6 +153,52 @@ async function trainingRun(launch, env) {
     return false;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Builds dist/berthd.blob: the bundle evaluated by scripts/snapshot-entry.cjs
+ * (which refuses a bundle that reads the environment while it loads), with
+ * the code cache's bytecode. dist/berthd.blob.node records what it is valid
+ * for: the node binary that built it (its path, and its mtime copied onto
+ * the record) and the dist directory whose path the bundle holds (the
+ * worker's script is found from it). bin/berthd uses the blob only when
+ * all of them still match, and the bundle is not newer than the blob.
+ * The smoke test starts berthd from the blob, as bin/berthd would.
+ */
+function buildSnapshot() {
+  const dist = realpathSync(`${root}dist`);
+  const blob = join(dist, 'berthd.blob');
+  const tmp = `${blob}.tmp-${process.pid}`;
+  const record = join(dist, 'berthd.blob.node');
+  // Constants of this node binary that modules read while they load, from a builtin kept out of the snapshot.
+  const http = process.getBuiltinModule ? process.getBuiltinModule('node:http') : undefined;
+  const data = http ? { 'node:http': { METHODS: http.METHODS, STATUS_CODES: http.STATUS_CODES } } : {};
+  const r = spawnSync(process.execPath, ['--snapshot-blob', tmp, '--build-snapshot', `${root}scripts/snapshot-entry.cjs`], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: '', BERTH_SNAPSHOT_DIST: dist, BERTH_SNAPSHOT_DATA: JSON.stringify(data) },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) {
+    rmSync(tmp, { force: true });
+    console.error(`startup snapshot build failed:\n${r.stdout}${r.stderr}`);
+    process.exit(1);
+  }
+  const node = realpathSync(process.execPath);
+  writeFileSync(record, `${node}\n${dist}\n`);
+  const touch = spawnSync('touch', ['-r', node, record]); // nanosecond-exact, which utimes() from JS is not
+  if (touch.status !== 0) {
+    rmSync(tmp, { force: true });
+    rmSync(record, { force: true });
+    console.error(`startup snapshot: cannot stamp ${record}: ${touch.stderr}`);
+    process.exit(1);
+  }
+  renameSync(tmp, blob);
+  // bin/berthd runs the `node` on PATH: this one, for the smoke test.
+  const env = { ...process.env, BERTH_LAUNCH_TRACE: '1', PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+  const smoke = spawnSync(`${root}bin/berthd`, ['--version'], { env, encoding: 'utf8' });
+  if (smoke.status !== 0 || !/^launch: snapshot$/m.test(smoke.stderr) || !/^Berth version /.test(smoke.stdout)) {
+    console.error(`snapshot smoke test failed (status ${smoke.status}):\n${smoke.stdout}${smoke.stderr}`);
+    process.exit(1);
   }
 }
 

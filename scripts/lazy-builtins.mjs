@@ -16,7 +16,10 @@ const require = createRequire(import.meta.url);
 /** Builtins made lazy; never one whose module value is itself called (assert) or that is used at load (tty). */
 // child_process brings dgram, net's socket lists and its internals with it: no
 // process is spawned by a start, only by container and image operations.
-export const LAZY_BUILTINS = ['crypto', 'tls', 'https', 'zlib', 'dns', 'dns/promises', 'readline', 'dgram', 'v8', 'child_process', 'timers/promises'];
+// http, async_hooks and worker_threads are also kept out of berthd's startup
+// snapshot (scripts/snapshot-entry.cjs): node:http's parser binding cannot be
+// serialized, and none of them is verified to hold no run-time state there.
+export const LAZY_BUILTINS = ['http', 'async_hooks', 'worker_threads', 'crypto', 'tls', 'https', 'zlib', 'dns', 'dns/promises', 'readline', 'dgram', 'v8', 'child_process', 'timers/promises'];
 
 export const lazyBuiltins = {
   name: 'lazy-builtins',
@@ -36,8 +39,12 @@ export const lazyBuiltins = {
           // process.getBuiltinModule (Node >= 20.16) is not a literal require, so esbuild leaves it alone.
           'let real;',
           'const load = () => (real ??= process.getBuiltinModule ? process.getBuiltinModule(name) : require(name));',
+          // While the startup snapshot is built, constants of this node binary
+          // that modules read at load (http.METHODS) come from the entry's
+          // recorded data, so the builtin itself stays out of the snapshot.
+          'const building = (k) => { const d = real === undefined ? globalThis[Symbol.for("berth.snapshot.builtinData")]?.[name] : undefined; return d !== undefined && Object.hasOwn(d, k) ? d : undefined; };',
           'const lazy = {};',
-          `for (const k of ${JSON.stringify(keys)}) Object.defineProperty(lazy, k, { enumerable: true, get: () => load()[k] });`,
+          `for (const k of ${JSON.stringify(keys)}) Object.defineProperty(lazy, k, { enumerable: true, get: () => (building(k) ?? load())[k] });`,
           'module.exports = lazy;',
         ].join('\n'),
       };

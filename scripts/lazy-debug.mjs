@@ -5,8 +5,8 @@
 // node's tty module, and probes for the optional `supports-color` package
 // with a require() that searches every node_modules directory up to / and
 // throws when, as usual, it is not installed. Without DEBUG, every debug()
-// call of the real module is a no-op, which is what the stand-in returns;
-// with DEBUG set, the real module is loaded and behaves as always.
+// call of the real module is a no-op, which is what the stand-in does; with
+// DEBUG set, each debugger is the real module's, loaded on first use.
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 
@@ -22,20 +22,27 @@ export const lazyDebug = {
       loader: 'js',
       resolveDir: dirname(args.path),
       contents: [
-        'function off(namespace) {',
-        '  const d = () => {};',
+        // DEBUG is read when a debugger is first used, never while modules
+        // load: berthd's startup snapshot evaluates them at build time.
+        `const load = () => require(${JSON.stringify(args.path)});`,
+        'let tracing;',
+        'const on = () => (tracing ??= Boolean(process.env.DEBUG));',
+        'function debug(namespace) {',
+        '  let impl;',
+        '  const real = () => (impl ??= on() ? load()(namespace) : undefined);',
+        '  const d = (...a) => { const r = real(); if (r) r(...a); };',
         '  d.namespace = namespace;',
-        '  d.enabled = false;',
-        '  d.extend = (sub, delimiter = ":") => off(`${namespace}${delimiter}${sub}`);',
+        '  Object.defineProperty(d, "enabled", { get: () => Boolean(real()?.enabled), set: (v) => { const r = real(); if (r) r.enabled = v; } });',
+        '  d.extend = (sub, delimiter = ":") => debug(`${namespace}${delimiter}${sub}`);',
         '  d.destroy = () => true;',
         '  return d;',
         '}',
-        'off.enabled = () => false;',
-        'off.enable = () => {};',
-        'off.disable = () => "";',
-        'off.debug = off;',
-        'off.default = off;',
-        `module.exports = process.env.DEBUG ? require(${JSON.stringify(args.path)}) : off;`,
+        'debug.enabled = (ns) => (on() ? load().enabled(ns) : false);',
+        'debug.enable = (ns) => { if (on()) load().enable(ns); };',
+        'debug.disable = () => (on() ? load().disable() : "");',
+        'debug.debug = debug;',
+        'debug.default = debug;',
+        'module.exports = debug;',
       ].join('\n'),
     }));
   },

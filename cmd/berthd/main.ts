@@ -49,4 +49,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => { if (code >= 0) process.exit(code); });
+const start = (): void => { void main(process.argv.slice(2)).then((code) => { if (code >= 0) process.exit(code); }); };
+// While berthd's startup snapshot is built (scripts/snapshot-entry.cjs), the
+// daemon must not run: the entry keeps `start` and runs it after the
+// snapshot is deserialized, with that start's argv and environment.
+const snapshotHook = (globalThis as Record<symbol, unknown>)[Symbol.for('berth.snapshot.main')];
+if (typeof snapshotHook === 'function') snapshotHook(start);
+else start();

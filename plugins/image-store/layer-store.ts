@@ -80,8 +80,11 @@ export interface ChainLayer {
   open: () => Promise<Readable>;
 }
 
-/** Layers of one chain unpacked at the same time (on their own worker threads), when the driver allows it. */
-const PARALLEL_LAYERS = Math.max(2, Math.min(4, availableParallelism()));
+/**
+ * Layers of one chain unpacked at the same time (on their own worker threads), when the driver allows it.
+ * Read at each use, not when the module loads: berthd's startup snapshot evaluates modules at build time.
+ */
+const parallelLayers = (): number => Math.max(2, Math.min(4, availableParallelism()));
 
 export class LayerStore {
   private readonly layers = new Map<string, LayerRecord>();
@@ -255,7 +258,7 @@ export class LayerStore {
         await discardAll();
         throw classify(err);
       }
-      // Unpack: at most PARALLEL_LAYERS at once; the first failure (in layer order) is what the caller hears.
+      // Unpack: at most parallelLayers() at once; the first failure (in layer order) is what the caller hears.
       const results: Array<Applied | { error: unknown }> = new Array(jobs.length);
       let next = 0;
       const runner = async () => {
@@ -275,7 +278,7 @@ export class LayerStore {
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(PARALLEL_LAYERS, jobs.length) }, runner));
+      await Promise.all(Array.from({ length: Math.min(parallelLayers(), jobs.length) }, runner));
       let failure: unknown = null;
       for (let k = 0; k < jobs.length && failure === null; k++) {
         const r = results[k]!;

@@ -41,11 +41,12 @@ export class TransportError extends Error {
   }
 }
 
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
+// Made on first use: node:http stays unloaded until a registry is contacted (and out of berthd's startup snapshot).
+let httpAgent: HttpAgent | undefined;
 const httpsAgents = new Map<string, HttpsAgent>();
 
 function agentFor(url: URL, tls: HostTls | undefined): HttpAgent | HttpsAgent {
-  if (url.protocol === 'http:') return httpAgent;
+  if (url.protocol === 'http:') return (httpAgent ??= new HttpAgent({ keepAlive: true, maxSockets: 32 }));
   const key = `${url.host}|${tls?.insecure ? 1 : 0}|${tls?.ca?.length ?? 0}|${tls?.cert ? 1 : 0}`;
   let a = httpsAgents.get(key);
   if (!a) {
