@@ -16,4 +16,4 @@ export { Slot, type Lease, type Activation } from './plugin/slot.js';
 export { Scope, token, type Token, injectable, inject, optional, preDestroy, postConstruct } from './container.js';
 export { Kernel, LoggerToken, EventBusToken, PluginHostToken } from './kernel.js';
 export { loadIdentity, type DaemonIdentity } from './identity.js';
-export { replaceFile, writeFileAtomic } from './fs/atomic.js';
+export { replaceFile, replaceFileSynced, writeFileAtomic } from './fs/atomic.js';

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, InvalidParameterError, NotFoundError, replaceFile, writeFileAtomic, type ContainerRecord, type Logger } from '../../kernel/index.js';
+import { ConflictError, InvalidParameterError, NotFoundError, replaceFile, replaceFileSynced, writeFileAtomic, type ContainerRecord, type Logger } from '../../kernel/index.js';
 
 /**
  * Every container's record, in memory and on disk at
@@ -102,15 +102,25 @@ export class ContainerStore {
 
   /**
    * Writes the record atomically (a kill -9 leaves the old or the new one).
-   * `durable: false` leaves out the two fsyncs (file and directory), which
-   * only matter for a crash of the host: for a state whose loss in such a
-   * crash ends the same way (see Lifecycle's start of an auto-removed container).
+   * A new record (the create) is durable before this returns: file and
+   * directory fsynced, so the create is never reported for a container a
+   * host crash could forget. A state change of a recorded container is
+   * fsynced and renamed over the durable record without the directory's
+   * fsync, as dockerd checkpoints a container (AtomicWriteFile): after a
+   * host crash the record is the old or the new state, never torn or gone,
+   * and the rename is committed with the filesystem's next journal commit
+   * (any fsync forces it) — one journal commit on the reply's path, not two.
+   * `durable: false` leaves out the file's fsync too, which only matters for
+   * a crash of the host: for a state whose loss in such a crash ends the
+   * same way (see Lifecycle's start of an auto-removed container).
    */
   async save(rec: ContainerRecord, opts: { durable?: boolean } = {}): Promise<void> {
+    const recorded = this.byId.has(rec.Id);
     // The directory exists for every indexed record (and for one being created, see prepare).
-    if (!this.byId.has(rec.Id)) await mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
-    if (opts.durable === false) await replaceFile(this.file(rec.Id), JSON.stringify(rec), 0o600);
-    else await writeFileAtomic(this.file(rec.Id), JSON.stringify(rec), 0o600);
+    if (!recorded) await mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
+    if (!recorded) await writeFileAtomic(this.file(rec.Id), JSON.stringify(rec), 0o600);
+    else if (opts.durable === false) await replaceFile(this.file(rec.Id), JSON.stringify(rec), 0o600);
+    else await replaceFileSynced(this.file(rec.Id), JSON.stringify(rec), 0o600);
     this.index(rec);
   }
 

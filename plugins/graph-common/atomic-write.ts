@@ -36,6 +36,26 @@ export interface AtomicWriteOptions {
   sync?: boolean;
 }
 
+/**
+ * fsyncs files and directories side by side: concurrent fsyncs on one
+ * filesystem share its journal commit, where one after the other each waits
+ * for its own. A failure is thrown, except EINVAL from a filesystem that
+ * cannot fsync the kind of file (some refuse it on directories, as
+ * syncDir tolerates).
+ */
+export async function syncPaths(paths: readonly string[]): Promise<void> {
+  const results = await Promise.allSettled(paths.map(async (p) => {
+    const fh = await open(p, 'r');
+    try {
+      await fh.sync().catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EINVAL') throw err; });
+    } finally {
+      await fh.close();
+    }
+  }));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 async function syncDir(dir: string): Promise<void> {
   try {
     const fh = await open(dir, 'r');

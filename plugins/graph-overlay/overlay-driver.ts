@@ -37,7 +37,7 @@ import {
   ConflictError, InvalidParameterError, NotFoundError, UnavailableError,
   silentLogger, type Change, type CreateLayerOptions, type GraphDriver, type LayerEntry, type Logger,
 } from '../../kernel/index.js';
-import { writeFileAtomic } from '../graph-common/atomic-write.js';
+import { syncPaths, writeFileAtomic } from '../graph-common/atomic-write.js';
 import { changesDirs, changesSize } from '../graph-common/changes.js';
 import { dirSize } from '../graph-common/dir-size.js';
 import { KeyedLock } from '../graph-common/keyed-lock.js';
@@ -136,18 +136,23 @@ export class OverlayDriver implements GraphDriver {
       }
       await mkdir(dir, 0o701);
       try {
-        // Independent entries of the new directory, made side by side (their fsyncs share a journal commit).
-        // A volatile layer is thrown away after a host crash: its metadata is renamed into place unsynced.
-        const sync = { sync: !volatile };
+        // Independent entries of the new directory, made side by side, then made durable in one
+        // round: the metadata files and the directory that names them (and diff/, work/) fsynced
+        // together, so they share one journal commit — not a file fsync, a rename and a directory
+        // fsync per file, one after the other. Syncing after the rename is as safe as before it
+        // here: the layer is new and nothing names it before create returns, so a host crash before
+        // the fsyncs end leaves an unfinished layer, as a crash during any create does.
+        // A volatile layer is thrown away after a host crash: its metadata is not synced at all.
         const steps: Array<Promise<unknown>> = [
           mkdir(this.layout.diff(id), 0o755).then(() => symlink(`../${id}/diff`, join(this.layout.linkDir(), link))),
-          writeFileAtomic(this.layout.linkFile(id), link, 0o644, sync),
+          writeFileAtomic(this.layout.linkFile(id), link, 0o644, { sync: false }),
         ];
         if (parent !== null) {
-          steps.push(mkdir(this.layout.work(id), 0o700), writeFileAtomic(this.layout.lowerFile(id), lowers.join(':'), 0o644, sync));
+          steps.push(mkdir(this.layout.work(id), 0o700), writeFileAtomic(this.layout.lowerFile(id), lowers.join(':'), 0o644, { sync: false }));
           if (volatile) steps.push(writeFile(this.layout.volatileFile(id), ''));
         }
         await settleAll(steps);
+        if (!volatile) await syncPaths([this.layout.linkFile(id), ...(parent !== null ? [this.layout.lowerFile(id)] : []), dir]);
       } catch (err) {
         await rm(join(this.layout.linkDir(), link), { force: true });
         await rm(dir, { recursive: true, force: true });
