@@ -8,9 +8,9 @@ import { PerlHelper } from '../../lib/perl-helper.js';
  * daemon several milliseconds of CPU and the caller ~5 ms more than the
  * syscall itself, twice per container run (rootfs mount at start, unmount at
  * exit). The helper is Perl (perl-base is Essential on Debian, so always
- * there), whose `syscall` builtin makes the two calls directly: a 20-line
- * loop that reads one request per line, makes the call, and answers the
- * errno (0 on success). Its lifecycle is lib/perl-helper.ts's (shared with
+ * there), whose `syscall` builtin makes the two calls directly: a 30-line
+ * loop that reads one request per line, makes the call (an unmount in a
+ * child of its own, see SCRIPT), and answers the errno (0 on success). Its lifecycle is lib/perl-helper.ts's (shared with
  * the spawn helper): started on first use, ended when its stdin closes (the
  * daemon stopped or died), restarted if it dies.
  *
@@ -30,31 +30,41 @@ const SYSCALLS: Partial<Record<string, { mount: number; umount2: number }>> = {
 /** umount2 flag: detach now, clean up when no longer busy. */
 export const MNT_DETACH = 2;
 
-// Fields are hex-encoded (any byte can be in a path). `m cwd source target fstype flags data`;
-// `u target flags`. A relative mount chdirs for the call and back to / (so the helper never
-// holds a directory busy).
+// Requests are `id op fields…`, answers `id errno`, in the order the calls end. Fields are
+// hex-encoded (any byte can be in a path). `m cwd source target fstype flags data`; `u target
+// flags`. A relative mount chdirs for the call and back to / (so the helper never holds a
+// directory busy). An unmount runs in a child of the helper: unmounting overlay (not volatile)
+// syncs the whole filesystem under its upper dir (sync_filesystem), which takes from a few to
+// hundreds of milliseconds on a busy disk, and must not hold up the mounts of starting
+// containers (nor the other exits' unmounts) behind it. Children are reaped by the kernel
+// (SIGCHLD ignored); each answer is one short write, so their lines never interleave.
 const SCRIPT = `
 use strict; $| = 1;
 $0 = 'berthd-mount-helper';
+$SIG{CHLD} = 'IGNORE';
 my ($MOUNT, $UMOUNT2) = @ARGV;
 while (my $line = <STDIN>) {
   chomp $line;
-  my ($op, @f) = split / /, $line, -1;
+  my ($id, $op, @f) = split / /, $line, -1;
   my @a = map { pack('H*', $_) } @f;
   my $r;
   if ($op eq 'm' && @a == 6) {
     my ($cwd, $src, $target, $type, $flags, $data) = @a;
-    if ($cwd ne '' && !chdir($cwd)) { print(($! + 0) . "\\n"); next; }
+    if ($cwd ne '' && !chdir($cwd)) { print("$id " . ($! + 0) . "\\n"); next; }
     $r = syscall($MOUNT, $src, $target, $type, $flags + 0, $data);
     my $errno = $! + 0;
     chdir('/') if $cwd ne '';
-    print(($r == 0 ? 0 : $errno) . "\\n");
+    print("$id " . ($r == 0 ? 0 : $errno) . "\\n");
   } elsif ($op eq 'u' && @a == 2) {
     my ($target, $flags) = @a;
+    my $pid = fork();
+    next if $pid;
+    # No child (fork failed): the call is made here, in line.
     $r = syscall($UMOUNT2, $target, $flags + 0);
-    print(($r == 0 ? 0 : $! + 0) . "\\n");
+    print("$id " . ($r == 0 ? 0 : $! + 0) . "\\n");
+    exit(0) if defined $pid;
   } else {
-    print "22\\n";
+    print "$id 22\\n";
   }
 }
 `;
@@ -98,7 +108,8 @@ class MountHelper extends PerlHelper {
       script: SCRIPT,
       args: NUMS ? [String(NUMS.mount), String(NUMS.umount2)] : [],
       enabled: () => process.env.BERTH_MOUNT_HELPER !== '0' && NUMS !== undefined,
-      // One answer per request, in the order sent: no ids on the wire.
+      // Answers come in the order the calls end (unmounts run in children), each led by its request's id.
+      answerId: (line) => Number(line.split(' ', 1)[0]),
     });
   }
 
@@ -115,7 +126,8 @@ class MountHelper extends PerlHelper {
   /** `op hex…`, answered by the errno (0 on success). */
   private async call(fields: string[]): Promise<number> {
     const [op, ...args] = fields;
-    return Number(await this.request(() => `${op} ${args.map((a) => Buffer.from(a).toString('hex')).join(' ')}`));
+    const answer = await this.request((id) => `${id} ${op} ${args.map((a) => Buffer.from(a).toString('hex')).join(' ')}`);
+    return Number(answer.slice(answer.indexOf(' ') + 1));
   }
 }
 

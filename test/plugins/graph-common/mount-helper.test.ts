@@ -69,6 +69,32 @@ describe('graph-common mount helper (mount(2)/umount2(2) without a process per c
     assert.notEqual(mountHelper.pid, pid);
     for (const p of points) assert.equal(await mountedAt(p), false);
   });
+
+  it('answers each side-by-side mount and unmount its own result, unmounts finishing in any order', async () => {
+    const d = await tempDir();
+    const points = await Promise.all([1, 2, 3, 4, 5, 6].map(async (i) => {
+      const p = join(d, String(i));
+      await mkdir(p);
+      return p;
+    }));
+    const [a, b, c, e, f, g] = points as [string, string, string, string, string, string];
+    await Promise.all([a, b, c].map((p) => mountHelper.mount('tmpfs', p, 'tmpfs', 0, 'size=1m')));
+    // Unmounts of mounted and of unmounted points, and mounts, all in flight together.
+    const results = await Promise.all([
+      mountHelper.umount(a).then(() => 'ok', (err: MountSyscallError) => err.code),
+      mountHelper.umount(e).then(() => 'ok', (err: MountSyscallError) => err.code),
+      mountHelper.mount('tmpfs', f, 'tmpfs', 0, 'size=1m').then(() => 'ok', (err: MountSyscallError) => err.code),
+      mountHelper.umount(b).then(() => 'ok', (err: MountSyscallError) => err.code),
+      mountHelper.mount('x', g, 'no-such-fs-berth', 0, '').then(() => 'ok', (err: MountSyscallError) => err.code),
+      mountHelper.umount(c, MNT_DETACH).then(() => 'ok', (err: MountSyscallError) => err.code),
+      mountHelper.umount(join(d, 'missing')).then(() => 'ok', (err: MountSyscallError) => err.code),
+    ]);
+    assert.deepEqual(results, ['ok', 'EINVAL', 'ok', 'ok', 'ENODEV', 'ok', 'ENOENT']);
+    for (const p of [a, b, c, e, g]) assert.equal(await mountedAt(p), false, p);
+    assert.equal(await mountedAt(f), true);
+    await mountHelper.umount(f);
+    assert.equal(await mountedAt(f), false);
+  });
 });
 
 describe('graph-common mount helper opt-out', () => {
