@@ -81,6 +81,37 @@ describe('graph-common copyTree', () => {
     }
   });
 
+  it('copies small files byte for byte with owner, set-id mode and times (empty, at and around the 64 KiB copy buffer)', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'berth-copy-small-'));
+    try {
+      const src = join(tmp, 'src');
+      const dst = join(tmp, 'dst');
+      await mkdir(join(src, 's'), { recursive: true });
+      await mkdir(dst);
+      const sizes = [0, 1, 4095, 65535, 65536, 65537];
+      for (const [i, size] of sizes.entries()) {
+        const f = join(src, 's', `f${size}`);
+        await writeFile(f, Buffer.from(Array.from({ length: size }, (_, k) => (k * 31 + i) & 0xff)));
+        if (i % 2) await chown(f, 3000 + i, 4000 + i);
+        await chmod(f, [0o644, 0o4755, 0o2711, 0o600, 0o6750, 0o444][i]!);
+        await utimes(f, 1_500_000 + i, 2_500_000 + i);
+      }
+      await copyTree(src, dst);
+      assert.deepEqual(await shape(dst), await shape(src));
+      for (const size of sizes) {
+        const s = await stat(join(src, 's', `f${size}`));
+        const d = await stat(join(dst, 's', `f${size}`));
+        assert.equal(d.size, size, `size of f${size}`);
+        assert.equal(d.mode, s.mode, `mode of f${size}`);
+        assert.deepEqual([d.uid, d.gid], [s.uid, s.gid], `owner of f${size}`);
+        assert.equal(d.mtimeMs, s.mtimeMs, `mtime of f${size}`);
+        assert.ok((await readFile(join(dst, 's', `f${size}`))).equals(await readFile(join(src, 's', `f${size}`))), `content of f${size}`);
+      }
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('keeps root:root entries root-owned under a set-group-ID destination', async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'berth-copy-'));
     try {
