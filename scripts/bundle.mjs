@@ -161,8 +161,8 @@ async function trainingRun(launch, env) {
  * (which refuses a bundle that reads the environment while it loads), with
  * the code cache's bytecode. dist/berthd.blob.node records what it is valid
  * for: the node binary that built it (its path, and its mtime copied onto
- * the record) and the dist directory whose path the bundle holds (the
- * worker's script is found from it). bin/berthd uses the blob only when
+ * the record), the dist directory whose path the bundle holds (the
+ * worker's script is found from it) and the CPU's features (cpuFeatures). bin/berthd uses the blob only when
  * all of them still match, and the bundle is not newer than the blob.
  * The smoke test starts berthd from the blob, as bin/berthd would.
  */
@@ -184,7 +184,7 @@ function buildSnapshot() {
     process.exit(1);
   }
   const node = realpathSync(process.execPath);
-  writeFileSync(record, `${node}\n${dist}\n`);
+  writeFileSync(record, `${node}\n${dist}\n${cpuFeatures()}\n`);
   const touch = spawnSync('touch', ['-r', node, record]); // nanosecond-exact, which utimes() from JS is not
   if (touch.status !== 0) {
     rmSync(tmp, { force: true });
@@ -200,6 +200,19 @@ function buildSnapshot() {
     console.error(`snapshot smoke test failed (status ${smoke.status}):\n${smoke.stdout}${smoke.stderr}`);
     process.exit(1);
   }
+}
+
+/**
+ * The CPU's feature line of /proc/cpuinfo ("flags" on x86, "Features" on
+ * arm), as bin/berthd reads it. V8 stamps a snapshot with the CPU features
+ * it detected, and node exits (status 14) on a blob made on a CPU with
+ * others (a VM with another CPU model, a dist/ copied to another host):
+ * the record makes bin/berthd fall back to the code cache there instead.
+ */
+function cpuFeatures() {
+  let text = '';
+  try { text = readFileSync('/proc/cpuinfo', 'latin1'); } catch { return ''; /* no /proc: bin/berthd reads the same empty line */ }
+  return /^(?:flags|Features)\b.*$/m.exec(text)?.[0] ?? '';
 }
 
 function get(socketPath, path) {

@@ -37,8 +37,8 @@ function copyInstall(files: string[]): { root: string; berthd: string } {
 /** The copied record, pointing at the copy's dist (what a build there would have written), with the node's mtime. */
 function retarget(root: string, node = process.execPath): void {
   const record = join(root, 'dist', 'berthd.blob.node');
-  const [builtNode] = readFileSync(record, 'utf8').split('\n');
-  writeFileSync(record, `${builtNode}\n${join(root, 'dist')}\n`);
+  const [builtNode, , builtCpu] = readFileSync(record, 'utf8').split('\n');
+  writeFileSync(record, `${builtNode}\n${join(root, 'dist')}\n${builtCpu}\n`);
   assert.equal(spawnSync('touch', ['-r', node, record]).status, 0);
 }
 
@@ -79,8 +79,24 @@ describe('bin/berthd: snapshot or code cache', () => {
     // Another path altogether (an nvm switch).
     const [, dist] = readFileSync(record, 'utf8').split('\n');
     writeFileSync(record, `/opt/node-v18.0.0/bin/node\n${dist}\n`);
+    assert.equal(spawnSync('touch', ['-r', process.execPath, record]).status, 0);
     r = version(berthd);
     assert.equal(r.launch, 'code cache (snapshot made by another node)');
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  it('a snapshot recorded on a CPU with other features is not used (node would exit on it), and berthd still starts', () => {
+    const { root, berthd } = copyInstall(['berthd.cjs', 'berthd.cache', 'berthd.blob', 'berthd.blob.node']);
+    copies.push(root);
+    retarget(root);
+    const record = join(root, 'dist', 'berthd.blob.node');
+    const [builtNode, dist, cpu] = readFileSync(record, 'utf8').split('\n');
+    assert.match(cpu!, /^(flags|Features)\b/, 'the build records the CPU feature line of /proc/cpuinfo');
+    // What a qemu guest with another CPU model shows: one feature fewer.
+    writeFileSync(record, `${builtNode}\n${dist}\n${cpu!.replace(/ \S+$/, '')}\n`);
+    assert.equal(spawnSync('touch', ['-r', process.execPath, record]).status, 0);
+    const r = version(berthd);
+    assert.equal(r.launch, 'code cache (snapshot made on another CPU)');
     assert.equal(r.status, 0, r.stderr);
   });
 
