@@ -2,7 +2,13 @@
 // Cold start and idle memory of berthd, next to `node -e 0` and (when
 // installed) dockerd, measured in the same run on the same machine.
 //
-//   node bench/startup.mjs [--runs N] [--no-dockerd]
+//   node bench/startup.mjs [--runs N] [--no-dockerd] [--compare-code-cache]
+//
+// --compare-code-cache also starts berthd from the bundle with its code cache
+// (bin/launch.cjs, what bin/berthd falls back to without a startup snapshot),
+// interleaved run by run with the normal start so both see the same load.
+// CPU ms = the daemon's CPU time (all threads, /proc schedstat) when its
+// first ping answers: steadier than wall time on a loaded machine.
 //
 // Cold start = time from spawn until the first `GET /_ping` answers 200 on the
 // daemon's unix socket, for an empty data root and for an existing one.
@@ -21,6 +27,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 10;
 const withDockerd = !args.includes('--no-dockerd');
+const compareCodeCache = args.includes('--compare-code-cache');
 
 const ping = (socketPath) => new Promise((resolve) => {
   const req = request({ socketPath, path: '/_ping', method: 'GET', timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
@@ -65,35 +72,51 @@ async function stop(child) {
   clearTimeout(t);
 }
 
-async function measureDaemon(makeCmd, { reuse }) {
-  const base = mkdtempSync(join(tmpdir(), 'berth-bench-'));
-  const times = [];
-  let rss = 0;
+/** CPU time of a process so far, all its threads, in ms (schedstat is in ns). */
+function cpuMs(pid) {
+  let ns = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try { ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]); } catch { /* thread gone */ }
+  }
+  return ns / 1e6;
+}
+
+/** Starts each variant in turn, `runs` times (interleaved: A B A B ...), on fresh or reused data roots. */
+async function measureDaemons(makeCmds, { reuse }) {
+  const bases = makeCmds.map(() => mkdtempSync(join(tmpdir(), 'berth-bench-')));
+  const results = makeCmds.map(() => ({ times: [], cpus: [], rss: 0 }));
   try {
     for (let i = 0; i < runs; i++) {
-      const dir = reuse ? base : mkdtempSync(join(base, 'run-'));
-      const { cmd, argv, socket } = makeCmd(dir);
-      const t0 = performance.now();
-      const child = spawnDaemon(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => { stderr += d; });
-      try {
-        await waitForPing(socket, child);
-      } catch (err) {
+      for (const [v, makeCmd] of makeCmds.entries()) {
+        const dir = reuse ? bases[v] : mkdtempSync(join(bases[v], 'run-'));
+        const { cmd, argv, socket } = makeCmd(dir);
+        const t0 = performance.now();
+        const child = spawnDaemon(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d) => { stderr += d; });
+        try {
+          await waitForPing(socket, child);
+        } catch (err) {
+          await stop(child);
+          throw new Error(`${err.message}\n${stderr}`);
+        }
+        results[v].times.push(performance.now() - t0);
+        results[v].cpus.push(cpuMs(child.pid));
+        if (i === 0) {
+          await new Promise((r) => setTimeout(r, 2000));
+          results[v].rss = treeRssKiB(child.pid);
+        }
         await stop(child);
-        throw new Error(`${err.message}\n${stderr}`);
       }
-      times.push(performance.now() - t0);
-      if (i === 0) {
-        await new Promise((r) => setTimeout(r, 2000));
-        rss = treeRssKiB(child.pid);
-      }
-      await stop(child);
     }
   } finally {
-    rmSync(base, { recursive: true, force: true });
+    for (const b of bases) rmSync(b, { recursive: true, force: true });
   }
-  return { ms: median(times), p90: pct(times, 0.9), rssMiB: rss / 1024 };
+  return results.map((r) => ({ ms: median(r.times), p90: pct(r.times, 0.9), cpuMs: median(r.cpus), rssMiB: r.rss / 1024 }));
+}
+
+async function measureDaemon(makeCmd, opts) {
+  return (await measureDaemons([makeCmd], opts))[0];
 }
 
 function berthd(dir) {
@@ -105,6 +128,12 @@ function berthd(dir) {
     argv: ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid')],
     socket,
   };
+}
+
+/** berthd as bin/berthd starts it without a startup snapshot: the bundle with its code cache. */
+function berthdCodeCache(dir) {
+  const b = berthd(dir);
+  return { ...b, cmd: process.execPath, argv: [join(root, 'bin/launch.cjs'), ...b.argv] };
 }
 
 function dockerd(dir) {
@@ -146,27 +175,35 @@ if (process.env.NODE_EXTRA_CA_CERTS) {
   bare = nodeBaseline(env);
   rows.push(['node -e 0 without NODE_EXTRA_CA_CERTS', bare.ms, bare.p90, bare.rssMiB]);
 }
-const empty = await measureDaemon(berthd, { reuse: false });
-rows.push(['berthd, empty data root', empty.ms, empty.p90, empty.rssMiB]);
-const existing = await measureDaemon(berthd, { reuse: true });
-rows.push(['berthd, existing data root', existing.ms, existing.p90, existing.rssMiB]);
+const variants = compareCodeCache ? [berthd, berthdCodeCache] : [berthd];
+const [empty, emptyCC] = await measureDaemons(variants, { reuse: false });
+rows.push(['berthd, empty data root', empty.ms, empty.p90, empty.rssMiB, empty.cpuMs]);
+if (emptyCC) rows.push(['  code cache (launch.cjs), empty', emptyCC.ms, emptyCC.p90, emptyCC.rssMiB, emptyCC.cpuMs]);
+const [existing, existingCC] = await measureDaemons(variants, { reuse: true });
+rows.push(['berthd, existing data root', existing.ms, existing.p90, existing.rssMiB, existing.cpuMs]);
+if (existingCC) rows.push(['  code cache (launch.cjs), existing', existingCC.ms, existingCC.p90, existingCC.rssMiB, existingCC.cpuMs]);
 let docker;
 if (withDockerd && spawnSync('sh', ['-c', 'command -v dockerd']).status === 0) {
   try {
     docker = await measureDaemon(dockerd, { reuse: false });
-    rows.push(['dockerd (+containerd), empty data root', docker.ms, docker.p90, docker.rssMiB]);
+    rows.push(['dockerd (+containerd), empty data root', docker.ms, docker.p90, docker.rssMiB, docker.cpuMs]);
   } catch (err) {
     console.error(`dockerd not measured: ${err.message.split('\n')[0]}`);
   }
 }
 
 console.log(`runs per row: ${runs}; cold start = spawn → first 200 from GET /_ping`);
-console.log(['what'.padEnd(40), 'start ms (median)', 'p90 ms', 'idle RSS MiB'].join(' | '));
-for (const [name, ms, p90, rss] of rows) console.log([name.padEnd(40), f(ms).padStart(17), f(p90).padStart(6), f(rss).padStart(12)].join(' | '));
+console.log(['what'.padEnd(40), 'start ms (median)', 'p90 ms', 'idle RSS MiB', 'CPU ms at ping'].join(' | '));
+for (const [name, ms, p90, rss, cpu] of rows) console.log([name.padEnd(40), f(ms).padStart(17), f(p90).padStart(6), f(rss).padStart(12), (cpu === undefined ? '' : f(cpu)).padStart(14)].join(' | '));
 console.log(`berthd start / node -e 0: ${f(empty.ms / node.ms)}x (empty), ${f(existing.ms / node.ms)}x (existing)`);
 // berthd itself starts node without the CA bundle: this ratio is the honest one when the variable is set.
 if (bare) console.log(`berthd start / node -e 0 without NODE_EXTRA_CA_CERTS: ${f(empty.ms / bare.ms)}x (empty), ${f(existing.ms / bare.ms)}x (existing)`);
 console.log(`berthd idle RSS / idle node: ${f(empty.rssMiB / node.rssMiB)}x`);
+if (emptyCC) {
+  const r2 = (a, b) => (a / b).toFixed(2);
+  console.log(`berthd start / code-cache start, same run: wall ${r2(empty.ms, emptyCC.ms)}x (empty), ${r2(existing.ms, existingCC.ms)}x (existing); CPU ${r2(empty.cpuMs, emptyCC.cpuMs)}x (empty), ${r2(existing.cpuMs, existingCC.cpuMs)}x (existing)`);
+  console.log(`code-cache start / node -e 0: ${f(emptyCC.ms / (bare ?? node).ms)}x (empty), ${f(existingCC.ms / (bare ?? node).ms)}x (existing)`);
+}
 if (docker) {
   console.log(`berthd start / dockerd start: ${(empty.ms / docker.ms).toFixed(2)}x; idle RSS berthd / dockerd: ${(empty.rssMiB / docker.rssMiB).toFixed(2)}x`);
 }
