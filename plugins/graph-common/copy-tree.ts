@@ -46,8 +46,8 @@ interface Entry {
  * walk goes on (a vfs layer of a multi-layer load copies its whole parent:
  * the kernel's copying then runs on the other cores), and the loop gets a
  * turn every few hundred entries. Small files, most of a layer's entries,
- * take 8 system calls each (copySmallFile), the fewest that create, fill and
- * stamp a file. An entry that belongs to root:root is not chowned when
+ * take 7 or 8 system calls each (copySmallFile), the fewest that create,
+ * fill and stamp a file. An entry that belongs to root:root is not chowned when
  * the daemon is root:root (a new entry already is, as the directories it is
  * made in are not set-group-ID until their metadata is set at the end). The
  * source's xattrs are read (one getfattr) while the copy runs.
@@ -63,6 +63,7 @@ export async function copyTree(srcDir: string, dstDir: string, log?: Logger): Pr
   // Without extent sharing (ext4, tmpfs…) a FICLONE attempt per file only fails (one more system call each).
   const reflink = REFLINK_FS.has(Number(statfsSync(dst).type) >>> 0);
   const cloneFlag = reflink ? constants.COPYFILE_FICLONE : 0;
+  const umask = currentUmask();
   const links = new Map<string, string>();
   /** Large files being copied in the thread pool, by destination. */
   const copying = new Map<string, Promise<void>>();
@@ -108,7 +109,7 @@ export async function copyTree(srcDir: string, dstDir: string, log?: Logger): Pr
           if (st.size <= SYNC_COPY_MAX) {
             if (reflink) copyFileSync(from, to, cloneFlag);
             else {
-              copySmallFile(from, to, st, needsChown(st));
+              copySmallFile(from, to, st, needsChown(st), umask);
               continue; // owner, mode and times set through the descriptor
             }
           } else {
@@ -158,7 +159,8 @@ export async function copyTree(srcDir: string, dstDir: string, log?: Logger): Pr
  * A small regular file copied by hand where the filesystem cannot share
  * extents: open both, one read and one write through one buffer, owner, mode
  * and times through the new descriptor, close both — 8 system calls, 4 of
- * them changing the new inode. libuv's copyfile plus setMeta after it took
+ * them changing the new inode; 7 and 3 when the file can be created with
+ * its final mode (no fchmod). libuv's copyfile plus setMeta after it took
  * 12, 6 of them changing it (two fstats, an ftruncate of the new file, an
  * fchmod the chmod repeated, a FICLONE that fails on ext4, then
  * copy_file_range, chmod and utimensat by path): on a full-copy layer of
@@ -166,10 +168,14 @@ export async function copyTree(srcDir: string, dstDir: string, log?: Logger): Pr
  * the file, not `st.size`: a file still growing is copied as found, as
  * copyfile would.
  */
-function copySmallFile(from: string, to: string, st: Stats, chown: boolean): void {
+function copySmallFile(from: string, to: string, st: Stats, chown: boolean, umask: number | null): void {
+  const mode = st.mode & 0o7777;
+  // Created with its final mode when the umask leaves it whole and it has no set-id or sticky bit (the usual
+  // 0644/0755): no fchmod, one inode change less. Otherwise created private, the mode set after the owner.
+  const modeAtCreate = umask !== null && (mode & ~0o777) === 0 && (mode & umask) === 0;
   const src = openSync(from, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    const dst = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const dst = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, modeAtCreate ? mode : 0o600);
     try {
       // A short read of a regular file is its end: no read just to see 0.
       for (let n = smallCopyBuffer.length; n === smallCopyBuffer.length;) {
@@ -178,13 +184,22 @@ function copySmallFile(from: string, to: string, st: Stats, chown: boolean): voi
       }
       // chown first: it clears set-id bits, which the chmod then sets.
       if (chown) fchownSync(dst, st.uid, st.gid);
-      fchmodSync(dst, st.mode & 0o7777);
+      if (!modeAtCreate) fchmodSync(dst, mode);
       futimesSync(dst, st.atimeMs / 1000, st.mtimeMs / 1000);
     } finally {
       closeSync(dst);
     }
   } finally {
     closeSync(src);
+  }
+}
+
+/** The process umask (read without changing it), or null where it cannot be read (then every mode is set explicitly). */
+function currentUmask(): number | null {
+  try {
+    return process.umask();
+  } catch {
+    return null;
   }
 }
 

@@ -81,6 +81,8 @@ interface OpenFile {
   /** False when the new file already has uid and gid. */
   chown: boolean;
   mode: number;
+  /** True when the file was created with `mode` already (no fchmod needed). */
+  modeSet: boolean;
   mtime: Date;
 }
 
@@ -108,6 +110,8 @@ export class LayerUnpacker implements TarEntryHandler {
    * entries of most layers, and one system call fewer each.
    */
   private readonly ownsAsRoot = process.geteuid?.() === 0 && process.getegid?.() === 0;
+  /** The umask, or null where it cannot be read (every file's mode is then set explicitly). */
+  private readonly umask = readUmask();
 
   constructor(readonly root: string, private readonly opts: ApplyOptions) {
     this.dirs = new VerifiedDirs(root, lstatSync(root).gid === 0);
@@ -172,8 +176,13 @@ export class LayerUnpacker implements TarEntryHandler {
         break;
       default: {
         const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-        const fd = this.create(path, () => openSync(path, flags, 0o600));
-        this.file = { fd, uid, gid, chown: !ownedAlready, mode: (h.mode ?? 0o644) & 0o7777, mtime };
+        const mode = (h.mode ?? 0o644) & 0o7777;
+        // Created with its final mode when the umask leaves it whole and it has no set-id or sticky bit (the
+        // usual 0644/0755): one inode change (fchmod) less per file. Otherwise created private, the mode set
+        // after the owner (chown clears set-id bits).
+        const modeSet = this.umask !== null && (mode & ~0o777) === 0 && (mode & this.umask) === 0;
+        const fd = this.create(path, () => openSync(path, flags, modeSet ? mode : 0o600));
+        this.file = { fd, uid, gid, chown: !ownedAlready, mode, modeSet, mtime };
         this.size += h.size ?? 0;
       }
     }
@@ -194,7 +203,7 @@ export class LayerUnpacker implements TarEntryHandler {
     try {
       // chown first: it clears set-id bits, which the chmod then sets.
       if (f.chown) fchownSync(f.fd, f.uid, f.gid);
-      fchmodSync(f.fd, f.mode);
+      if (!f.modeSet) fchmodSync(f.fd, f.mode);
       futimesSync(f.fd, f.mtime, f.mtime);
     } finally {
       closeSync(f.fd);
@@ -368,3 +377,12 @@ function lstatQuiet(path: string): Stats | undefined {
 }
 
 const SUPPORTED = new Set(['file', 'contiguous-file', 'directory', 'symlink', 'link', 'character-device', 'block-device', 'fifo']);
+
+/** process.umask() read without changing it; null where it cannot be read. */
+function readUmask(): number | null {
+  try {
+    return process.umask();
+  } catch {
+    return null;
+  }
+}

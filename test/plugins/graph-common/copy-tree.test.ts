@@ -81,19 +81,20 @@ describe('graph-common copyTree', () => {
     }
   });
 
-  it('copies small files byte for byte with owner, set-id mode and times (empty, at and around the 64 KiB copy buffer)', async () => {
+  it('copies small files byte for byte with owner, mode (set-id, and bits the umask cuts) and times (empty, at and around the 64 KiB copy buffer)', async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'berth-copy-small-'));
     try {
       const src = join(tmp, 'src');
       const dst = join(tmp, 'dst');
       await mkdir(join(src, 's'), { recursive: true });
       await mkdir(dst);
-      const sizes = [0, 1, 4095, 65535, 65536, 65537];
+      // Modes the umask would cut (0666, 0777) and set-id ones are set after creation; the others are created exact.
+      const sizes = [0, 1, 4095, 65535, 65536, 65537, 2, 3];
       for (const [i, size] of sizes.entries()) {
         const f = join(src, 's', `f${size}`);
         await writeFile(f, Buffer.from(Array.from({ length: size }, (_, k) => (k * 31 + i) & 0xff)));
         if (i % 2) await chown(f, 3000 + i, 4000 + i);
-        await chmod(f, [0o644, 0o4755, 0o2711, 0o600, 0o6750, 0o444][i]!);
+        await chmod(f, [0o644, 0o4755, 0o2711, 0o600, 0o6750, 0o444, 0o666, 0o777][i]!);
         await utimes(f, 1_500_000 + i, 2_500_000 + i);
       }
       await copyTree(src, dst);

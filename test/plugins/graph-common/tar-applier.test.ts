@@ -41,6 +41,18 @@ describe('graph-common applyLayerTar', () => {
     assert.equal((await stat(join(root, 'etc/conf'))).mtime.toISOString(), '2024-01-02T03:04:05.000Z');
   });
 
+  it('gives every file its exact mode: those created with it (0644, 0755, 0400) and those set after (bits the umask cuts, set-id, sticky)', async () => {
+    const modes = [0o644, 0o755, 0o400, 0o001, 0o666, 0o777, 0o4755, 0o2750, 0o1777, 0o6711];
+    await applyLayerTar(root, await tarOf(modes.map((mode, i) => ({ name: `m/f${i}`, content: `file ${i}`, mode, uid: i % 2 ? 1000 + i : 0, gid: i % 2 ? 1000 + i : 0 }))));
+    for (const [i, mode] of modes.entries()) {
+      const st = await stat(join(root, `m/f${i}`));
+      assert.equal(st.mode & 0o7777, mode, `f${i} mode ${mode.toString(8)}`);
+      assert.equal(st.uid, i % 2 ? 1000 + i : 0, `f${i} uid`);
+      assert.equal(await readFile(join(root, `m/f${i}`), 'utf8'), `file ${i}`);
+      assert.equal(st.mtime.toISOString(), '2024-01-02T03:04:05.000Z', `f${i} mtime`);
+    }
+  });
+
   it('gives root-owned entries group 0 inside set-group-ID directories of another group', async () => {
     await mkdir(join(root, 'pre'));
     await chown(join(root, 'pre'), 0, 4321);
