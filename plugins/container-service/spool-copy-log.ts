@@ -26,13 +26,21 @@ export function openSpoolCopy(info: ContainerLogInfo): ContainerLogger {
   const events = new EventEmitter();
   live.set(path, events);
   let closed = false;
+  // Resolves once the last write queued is done (write callbacks come in order). Not 'drain':
+  // that only follows a write that filled the stream's buffer, so a flush could wait for good.
+  let written: Promise<void> = Promise.resolve();
   return {
     path,
     write(e: LogEntry) {
       const time = nanoToRfc3339(e.timeNano ?? BigInt(e.time.getTime()) * 1_000_000n);
-      out.write(Buffer.concat([Buffer.from(`${time} ${e.stream} ${e.partial ? 'P' : 'F'} `), e.line, NL]), () => events.emit('data'));
+      written = new Promise<void>((r) => {
+        out.write(Buffer.concat([Buffer.from(`${time} ${e.stream} ${e.partial ? 'P' : 'F'} `), e.line, NL]), () => {
+          events.emit('data');
+          r();
+        });
+      });
     },
-    flush: () => new Promise<void>((r) => (out.writableLength === 0 ? r() : out.once('drain', () => r()))),
+    flush: () => written,
     async close() {
       if (closed) return;
       closed = true;

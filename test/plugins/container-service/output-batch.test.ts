@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -107,6 +107,35 @@ describe('spool lines in batches', () => {
     const wantLines = parsed.map((p) => `${(p.stream === 'stderr' ? 1 : 0) | (p.partial ? 2 : 0)}:${p.nano}:${p.body.toString('latin1')}`);
     assert.deepEqual(fromBatches, wantLines);
     assert.deepEqual(fromEntries, wantLines);
+  });
+
+  it('follows a spool that grows in small appends, lines torn between them, and one replaced by a new (shorter) file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-pumpfollow-'));
+    dirs.push(dir);
+    const spool = join(dir, 'output.log');
+    await writeFile(spool, '');
+    const out = new Collect();
+    const pump = new OutputPump(spool, 0, { terminal: false });
+    pump.subscribe({ stdout: out, stderr: out, end: () => undefined });
+    /** Waits (generously: a loaded machine) until the client holds `want`. */
+    const until = async (want: string) => {
+      for (let t = 0; t < 600 && out.bytes().toString('latin1') !== want; t++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(out.bytes().toString('latin1'), want);
+    };
+    const text = Array.from({ length: 3000 }, (_, i) => `2026-11-27T19:00:00Z stdout F line ${i} ${'z'.repeat(i % 97)}\n`).join('');
+    let want = '';
+    for (let at = 0; at < text.length;) {
+      const n = 1 + ((at * 7919) % 40000); // pieces from 1 byte to ~40 KB, most ending inside a line
+      await appendFile(spool, text.slice(at, at + n));
+      at += n;
+    }
+    for (let i = 0; i < 3000; i++) want += `line ${i} ${'z'.repeat(i % 97)}\n`;
+    await until(want);
+    // The monitor reopened its spool: a new file in its place, shorter than what was read.
+    await writeFile(`${spool}.new`, '2026-11-27T19:00:01Z stderr F after the reopen\n');
+    await rename(`${spool}.new`, spool);
+    await until(`${want}after the reopen\n`);
+    await pump.finish();
   });
 
   it('sends a TTY\'s lines (both streams) to stdout only, in order', async () => {
