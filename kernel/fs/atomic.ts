@@ -7,25 +7,9 @@ import { basename, dirname, join } from 'node:path';
  * fsync it, rename it over the target, fsync the directory.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fh = await open(tmp, 'w', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  const dh = await open(dir, 'r');
+  await replaceFileSynced(path, data, mode);
+  // The rename itself made durable: a new name must survive a host crash too.
+  const dh = await open(dirname(path), 'r');
   try {
     await dh.sync();
   } finally {
