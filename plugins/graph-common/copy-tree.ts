@@ -6,6 +6,7 @@ import { copyFile, realpath } from 'node:fs/promises';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from '../../kernel/index.js';
 import { devMajor, devMinor } from './tree-walk.js';
+import { modeAtCreate, readUmask } from './create-mode.js';
 import { makeNodes, type NodeSpec } from './mknod.js';
 import { readXattrTree, writeXattrs, type XattrWrite } from './xattrs.js';
 import { isHostOnlyXattr } from './whiteouts.js';
@@ -63,7 +64,7 @@ export async function copyTree(srcDir: string, dstDir: string, log?: Logger): Pr
   // Without extent sharing (ext4, tmpfs…) a FICLONE attempt per file only fails (one more system call each).
   const reflink = REFLINK_FS.has(Number(statfsSync(dst).type) >>> 0);
   const cloneFlag = reflink ? constants.COPYFILE_FICLONE : 0;
-  const umask = currentUmask();
+  const umask = readUmask();
   const links = new Map<string, string>();
   /** Large files being copied in the thread pool, by destination. */
   const copying = new Map<string, Promise<void>>();
@@ -170,12 +171,10 @@ export async function copyTree(srcDir: string, dstDir: string, log?: Logger): Pr
  */
 function copySmallFile(from: string, to: string, st: Stats, chown: boolean, umask: number | null): void {
   const mode = st.mode & 0o7777;
-  // Created with its final mode when the umask leaves it whole and it has no set-id or sticky bit (the usual
-  // 0644/0755): no fchmod, one inode change less. Otherwise created private, the mode set after the owner.
-  const modeAtCreate = umask !== null && (mode & ~0o777) === 0 && (mode & umask) === 0;
+  const finalMode = modeAtCreate(mode, umask);
   const src = openSync(from, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    const dst = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, modeAtCreate ? mode : 0o600);
+    const dst = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, finalMode ? mode : 0o600);
     try {
       // A short read of a regular file is its end: no read just to see 0.
       for (let n = smallCopyBuffer.length; n === smallCopyBuffer.length;) {
@@ -184,22 +183,13 @@ function copySmallFile(from: string, to: string, st: Stats, chown: boolean, umas
       }
       // chown first: it clears set-id bits, which the chmod then sets.
       if (chown) fchownSync(dst, st.uid, st.gid);
-      if (!modeAtCreate) fchmodSync(dst, mode);
+      if (!finalMode) fchmodSync(dst, mode);
       futimesSync(dst, st.atimeMs / 1000, st.mtimeMs / 1000);
     } finally {
       closeSync(dst);
     }
   } finally {
     closeSync(src);
-  }
-}
-
-/** The process umask (read without changing it), or null where it cannot be read (then every mode is set explicitly). */
-function currentUmask(): number | null {
-  try {
-    return process.umask();
-  } catch {
-    return null;
   }
 }
 

@@ -9,6 +9,7 @@ import { breakoutError, cleanEntryName, ensureDirInRootSync, parentsAreRealSync,
 import { PAX_XATTR_PREFIX, type TarHeader } from './tar-types.js';
 import { parseTarStream, type TarEntryHandler } from './tar-parser.js';
 import { VerifiedDirs } from './verified-dirs.js';
+import { modeAtCreate, readUmask } from './create-mode.js';
 import { makeNodes, type NodeSpec } from './mknod.js';
 import { OVERLAY_OPAQUE_XATTR, WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from './whiteouts.js';
 import { writeXattrs, type XattrWrite } from './xattrs.js';
@@ -177,10 +178,7 @@ export class LayerUnpacker implements TarEntryHandler {
       default: {
         const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
         const mode = (h.mode ?? 0o644) & 0o7777;
-        // Created with its final mode when the umask leaves it whole and it has no set-id or sticky bit (the
-        // usual 0644/0755): one inode change (fchmod) less per file. Otherwise created private, the mode set
-        // after the owner (chown clears set-id bits).
-        const modeSet = this.umask !== null && (mode & ~0o777) === 0 && (mode & this.umask) === 0;
+        const modeSet = modeAtCreate(mode, this.umask); // then no fchmod (create-mode.ts)
         const fd = this.create(path, () => openSync(path, flags, modeSet ? mode : 0o600));
         this.file = { fd, uid, gid, chown: !ownedAlready, mode, modeSet, mtime };
         this.size += h.size ?? 0;
@@ -377,12 +375,3 @@ function lstatQuiet(path: string): Stats | undefined {
 }
 
 const SUPPORTED = new Set(['file', 'contiguous-file', 'directory', 'symlink', 'link', 'character-device', 'block-device', 'fifo']);
-
-/** process.umask() read without changing it; null where it cannot be read. */
-function readUmask(): number | null {
-  try {
-    return process.umask();
-  } catch {
-    return null;
-  }
-}
