@@ -17,3 +17,4 @@ export { Scope, token, type Token, injectable, inject, optional, preDestroy, pos
 export { Kernel, LoggerToken, EventBusToken, PluginHostToken } from './kernel.js';
 export { loadIdentity, type DaemonIdentity } from './identity.js';
 export { replaceFile, replaceFileSynced, writeFileAtomic } from './fs/atomic.js';
+export { removeTree } from './fs/remove-tree.js';

@@ -12,6 +12,7 @@ import {
   type TaskIO,
   type TaskStats,
   type TaskStatus,
+  removeTree,
 } from '../../kernel/index.js';
 import { readCgroupStats } from '../exec-libcontainer/cgroup-stats.js';
 import { readExit, waitForExit } from '../exec-libcontainer/exit-watch.js';
@@ -217,11 +218,12 @@ export abstract class ConmonTask<F extends ConmonTaskFiles, R extends ConmonTask
     this.deps.forget?.(this.id);
     this.release();
     // Three places that need nothing of each other (restore finds a task by its bundle's task.json;
-    // a leftover exit file or spool of a gone task is never read): removed side by side.
+    // a leftover exit file or spool of a gone task is never read): removed side by side, the
+    // directories by removeTree (a call per entry, not rm's lstat and failing rmdir besides).
     await Promise.all([
-      rm(this.files.bundle, { recursive: true, force: true }),
+      removeTree(this.files.bundle),
       rm(this.files.sharedExit, { force: true }),
-      rm(this.files.spool, { recursive: true, force: true }),
+      removeTree(this.files.spool),
     ]);
   }
 

@@ -591,7 +591,9 @@ export class LocalContainerService implements ContainerService {
       graph && sharedInit !== undefined
         ? this.initLayers.release(graph, sharedInit)
         : graph?.remove(`${id}-init`).catch((err) => this.deps.log.warn('failed to remove container init layer', { id, error: err })),
-      images?.releaseLayers(id).catch((err) => this.deps.log.warn('failed to release image layers', { id, error: err })),
+      // A container on a shared init layer never had a hold of its own (the init layer holds the
+      // image's layers): nothing to look up and delete in the layer store.
+      sharedInit === undefined ? images?.releaseLayers(id).catch((err) => this.deps.log.warn('failed to release image layers', { id, error: err })) : undefined,
     ]);
   }
 

@@ -1,6 +1,6 @@
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, InvalidParameterError, NotFoundError, replaceFile, replaceFileSynced, writeFileAtomic, type ContainerRecord, type Logger } from '../../kernel/index.js';
+import { ConflictError, InvalidParameterError, NotFoundError, removeTree, replaceFile, replaceFileSynced, writeFileAtomic, type ContainerRecord, type Logger } from '../../kernel/index.js';
 
 /**
  * Every container's record, in memory and on disk at
@@ -165,14 +165,14 @@ export class ContainerStore {
 
   /** Deletes a trash entry (the old directory of a removed container). */
   async purge(path: string): Promise<void> {
-    await rm(path, { recursive: true, force: true });
+    await removeTree(path);
   }
 
   async delete(id: string): Promise<void> {
     const rec = this.byId.get(id);
     if (rec) this.releaseName(rec.Name, id);
     this.byId.delete(id);
-    await rm(this.dir(id), { recursive: true, force: true });
+    await removeTree(this.dir(id));
   }
 
   private index(rec: ContainerRecord): void {

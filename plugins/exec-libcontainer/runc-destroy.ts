@@ -1,5 +1,6 @@
-import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { readdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { removeTree } from '../../kernel/index.js';
 
 /** The parts of runc's `<root>/<id>/state.json` (libcontainer's State) this reads. */
 interface RuncState {
@@ -45,7 +46,7 @@ export async function destroyExited(stateDir: string): Promise<boolean> {
   // by side rather than one rmdir round trip after another on the path every exit waits for.
   const removed = await Promise.all(paths.map((path) => removeCgroup(path)));
   if (removed.includes(false)) return false;
-  await rm(stateDir, { recursive: true, force: true });
+  await removeTree(stateDir);
   return true;
 }
 
@@ -69,13 +70,13 @@ async function sameProcessRuns(pid: number, start: number | undefined): Promise<
  */
 async function removeCgroup(path: string): Promise<boolean> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (await removeTree(path)) return true;
+    if (await removeCgroupTree(path)) return true;
     await new Promise((r) => setTimeout(r, 10 * (attempt + 1)));
   }
   return false;
 }
 
-async function removeTree(path: string): Promise<boolean> {
+async function removeCgroupTree(path: string): Promise<boolean> {
   try {
     await rmdir(path);
     return true;
@@ -90,7 +91,7 @@ async function removeTree(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-  for (const child of children) if (!(await removeTree(join(path, child)))) return false;
+  for (const child of children) if (!(await removeCgroupTree(join(path, child)))) return false;
   try {
     await rmdir(path);
     return true;

@@ -30,12 +30,12 @@
  * overlay-probe.ts allows it and the caller asks about the real parent;
  * otherwise the naive differ compares mounted trees, as dockerd does.
  */
-import { mkdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   ConflictError, InvalidParameterError, NotFoundError, UnavailableError,
-  silentLogger, type Change, type CreateLayerOptions, type GraphDriver, type LayerEntry, type Logger,
+  removeTree, silentLogger, type Change, type CreateLayerOptions, type GraphDriver, type LayerEntry, type Logger,
 } from '../../kernel/index.js';
 import { syncPaths, writeFileAtomic } from '../graph-common/atomic-write.js';
 import { changesDirs, changesSize } from '../graph-common/changes.js';
@@ -153,7 +153,9 @@ export class OverlayDriver implements GraphDriver {
         }
         await settleAll(steps);
         if (!volatile) await syncPaths([this.layout.linkFile(id), ...(parent !== null ? [this.layout.lowerFile(id)] : []), dir]);
+        this.layout.remember(id, link, lowers);
       } catch (err) {
+        this.layout.forget(id);
         await rm(join(this.layout.linkDir(), link), { force: true });
         await rm(dir, { recursive: true, force: true });
         throw err;
@@ -171,8 +173,9 @@ export class OverlayDriver implements GraphDriver {
       // (No merged dir, no mount: `put` removes it after unmounting, so the mount table is read only when it is there.)
       if ((await lstatOrNull(this.layout.merged(id))) && (await isMountPoint(this.layout.merged(id)))) await unmount(this.layout.merged(id));
       const link = await this.layout.link(id).catch(() => '');
+      this.layout.forget(id);
       if (link) await unlink(join(this.layout.linkDir(), link)).catch(() => undefined);
-      await rm(this.layout.dir(id), { recursive: true, force: true });
+      await removeTree(this.layout.dir(id));
     });
   }
 
@@ -198,7 +201,10 @@ export class OverlayDriver implements GraphDriver {
       const merged = this.layout.merged(id);
       if (count === 0) {
         // Already mounted: left by a crash (or a restored live container), reused as dockerd does.
-        const [, mounted] = await Promise.all([mkdir(merged, { recursive: true, mode: 0o700 }), isMountPoint(merged)]);
+        // A mount point that did not exist cannot hold a mount: the mount table is read only when
+        // `merged` was there already (`put` removes it, so a new or cleanly released layer has none).
+        const made = await mkdir(merged, { recursive: true, mode: 0o700 });
+        const mounted = made === undefined && (await isMountPoint(merged));
         if (!mounted) await this.mount(id, lowers, mountLabel);
       }
       this.refs.set(id, count + 1);
@@ -269,7 +275,9 @@ export class OverlayDriver implements GraphDriver {
     // A merged dir is a mount made by `get` (or adopted): unmount without reading the whole mount
     // table first; `unmount` takes "not mounted" for an answer.
     await unmount(merged);
-    await rm(merged, { recursive: false, force: true }).catch(() => undefined);
+    // The empty mount point goes too (dockerd's Rmdir); `get` makes it again. (rm without
+    // `recursive` refuses any directory, so it was never removed here.)
+    await rmdir(merged).catch(() => undefined);
   }
 
   async diff(id: string, parent: string | null): Promise<Readable> {

@@ -22,6 +22,23 @@ export const MOUNT_DATA_LIMIT = 4096 - 1;
 export class OverlayLayout {
   constructor(readonly root: string) {}
 
+  /**
+   * A layer's `link` and `lower` never change once it is created, and every
+   * container start, exit and removal reads them (a file read is four
+   * thread-pool round trips): kept once written or read, dropped with the layer.
+   */
+  private readonly known = new Map<string, { link?: string; lowers?: string[] }>();
+
+  /** Records what `create` just wrote. */
+  remember(id: string, link: string, lowers: string[]): void {
+    this.known.set(id, { link, lowers: [...lowers] });
+  }
+
+  /** Drops what is kept of a layer being removed. */
+  forget(id: string): void {
+    this.known.delete(id);
+  }
+
   dir(id: string): string { return join(this.root, id); }
   diff(id: string): string { return join(this.root, id, 'diff'); }
   work(id: string): string { return join(this.root, id, 'work'); }
@@ -36,9 +53,14 @@ export class OverlayLayout {
 
   /** The `l/<LINK>` entries of id's lower layers, nearest parent first; empty for a base layer. */
   async lowers(id: string): Promise<string[]> {
+    const kept = this.known.get(id)?.lowers;
+    if (kept) return [...kept];
     try {
       const text = (await readFile(this.lowerFile(id), 'utf8')).trim();
-      return text ? text.split(':') : [];
+      const lowers = text ? text.split(':') : [];
+      // A missing file (a base layer, or no layer at all) is not kept: only what was read.
+      this.known.set(id, { ...this.known.get(id), lowers });
+      return [...lowers];
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
@@ -46,7 +68,11 @@ export class OverlayLayout {
   }
 
   async link(id: string): Promise<string> {
-    return (await readFile(this.linkFile(id), 'utf8')).trim();
+    const kept = this.known.get(id)?.link;
+    if (kept) return kept;
+    const link = (await readFile(this.linkFile(id), 'utf8')).trim();
+    if (link) this.known.set(id, { ...this.known.get(id), link });
+    return link;
   }
 
   /** The layer id an `l/<LINK>` entry points at (its symlink reads `../<id>/diff`). */

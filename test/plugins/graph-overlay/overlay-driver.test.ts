@@ -123,6 +123,36 @@ describe('graph-overlay specifics', { skip }, () => {
     assert.equal(link, null, 'l/ is a directory');
   });
 
+  it('removes the mount point at the last put, and mounts again at the next get', async () => {
+    await driver.create('mp', 'base');
+    const merged = await driver.get('mp');
+    await writeFile(join(merged, 'kept'), 'k');
+    await driver.put('mp');
+    assert.deepEqual(await mountsUnder(root), []);
+    await assert.rejects(lstat(merged), /ENOENT/, 'the empty mount point is gone (dockerd Rmdirs it)');
+    assert.equal(await driver.get('mp'), merged);
+    assert.deepEqual(await mountsUnder(root), [merged]);
+    assert.equal(await readFile(join(merged, 'kept'), 'utf8'), 'k');
+    await driver.put('mp');
+    await driver.remove('mp');
+  });
+
+  it('a layer removed and made again under the same id has its new parent (link and lower not kept past remove)', async () => {
+    await driver.create('p1', 'base');
+    await driver.create('p2', null);
+    await driver.create('again', 'p1');
+    await driver.remove('again');
+    await driver.create('again', 'p2');
+    const p2Link = await readFile(join(root, 'p2', 'link'), 'utf8');
+    assert.equal(await readFile(join(root, 'again', 'lower'), 'utf8'), `l/${p2Link}`);
+    assert.equal((await driver.metadata('again')).LowerDir, join(root, 'p2', 'diff'));
+    await writeFile(join(root, 'p2', 'diff', 'from-p2'), 'x');
+    const merged = await driver.get('again');
+    assert.equal(await readFile(join(merged, 'from-p2'), 'utf8'), 'x');
+    await driver.put('again');
+    for (const id of ['again', 'p1', 'p2']) await driver.remove(id);
+  });
+
   it('refuses chains deeper than the mount options allow', { timeout: 120_000 }, async () => {
     let parent = 'base';
     let failedAt = -1;
