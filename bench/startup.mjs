@@ -2,8 +2,11 @@
 // Cold start and idle memory of berthd, next to `node -e 0` and (when
 // installed) dockerd, measured in the same run on the same machine.
 //
-//   node bench/startup.mjs [--runs N] [--no-dockerd] [--compare-code-cache]
+//   node bench/startup.mjs [--runs N] [--no-dockerd] [--compare-code-cache] [--compare DIR]
 //
+// --compare DIR also starts the berthd of another built checkout (DIR/bin/berthd,
+// e.g. a clone at an older commit), interleaved run by run with this one: an
+// A/B of two builds under the same load.
 // --compare-code-cache also starts berthd from the bundle with its code cache
 // (bin/launch.cjs, what bin/berthd falls back to without a startup snapshot),
 // interleaved run by run with the normal start so both see the same load.
@@ -28,6 +31,7 @@ const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 10;
 const withDockerd = !args.includes('--no-dockerd');
 const compareCodeCache = args.includes('--compare-code-cache');
+const compareDir = args.includes('--compare') ? args[args.indexOf('--compare') + 1] : undefined;
 
 const ping = (socketPath) => new Promise((resolve) => {
   const req = request({ socketPath, path: '/_ping', method: 'GET', timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
@@ -119,15 +123,20 @@ async function measureDaemon(makeCmd, opts) {
   return (await measureDaemons([makeCmd], opts))[0];
 }
 
-function berthd(dir) {
+function berthd(dir, repo = root) {
   const socket = join(dir, 'berth.sock');
   const cfg = join(dir, 'daemon.json');
   if (!existsSync(cfg)) writeFileSync(cfg, '{"bridge":"none","iptables":false,"ip-forward":false}\n'); // no host networking: benches may run side by side
   return {
-    cmd: join(root, 'bin/berthd'),
+    cmd: join(repo, 'bin/berthd'),
     argv: ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid')],
     socket,
   };
+}
+
+/** The berthd of the checkout given with --compare. */
+function berthdCompared(dir) {
+  return berthd(dir, compareDir);
 }
 
 /** berthd as bin/berthd starts it without a startup snapshot: the bundle with its code cache. */
@@ -175,13 +184,20 @@ if (process.env.NODE_EXTRA_CA_CERTS) {
   bare = nodeBaseline(env);
   rows.push(['node -e 0 without NODE_EXTRA_CA_CERTS', bare.ms, bare.p90, bare.rssMiB]);
 }
-const variants = compareCodeCache ? [berthd, berthdCodeCache] : [berthd];
-const [empty, emptyCC] = await measureDaemons(variants, { reuse: false });
+const variants = [berthd, ...(compareCodeCache ? [berthdCodeCache] : []), ...(compareDir ? [berthdCompared] : [])];
+const others = (rs) => ({ cc: compareCodeCache ? rs[1] : undefined, cmp: compareDir ? rs[rs.length - 1] : undefined });
+const emptyAll = await measureDaemons(variants, { reuse: false });
+const [empty] = emptyAll;
+const { cc: emptyCC, cmp: emptyCmp } = others(emptyAll);
 rows.push(['berthd, empty data root', empty.ms, empty.p90, empty.rssMiB, empty.cpuMs]);
 if (emptyCC) rows.push(['  code cache (launch.cjs), empty', emptyCC.ms, emptyCC.p90, emptyCC.rssMiB, emptyCC.cpuMs]);
-const [existing, existingCC] = await measureDaemons(variants, { reuse: true });
+if (emptyCmp) rows.push(['  --compare build, empty', emptyCmp.ms, emptyCmp.p90, emptyCmp.rssMiB, emptyCmp.cpuMs]);
+const existingAll = await measureDaemons(variants, { reuse: true });
+const [existing] = existingAll;
+const { cc: existingCC, cmp: existingCmp } = others(existingAll);
 rows.push(['berthd, existing data root', existing.ms, existing.p90, existing.rssMiB, existing.cpuMs]);
 if (existingCC) rows.push(['  code cache (launch.cjs), existing', existingCC.ms, existingCC.p90, existingCC.rssMiB, existingCC.cpuMs]);
+if (existingCmp) rows.push(['  --compare build, existing', existingCmp.ms, existingCmp.p90, existingCmp.rssMiB, existingCmp.cpuMs]);
 let docker;
 if (withDockerd && spawnSync('sh', ['-c', 'command -v dockerd']).status === 0) {
   try {
@@ -203,6 +219,10 @@ if (emptyCC) {
   const r2 = (a, b) => (a / b).toFixed(2);
   console.log(`berthd start / code-cache start, same run: wall ${r2(empty.ms, emptyCC.ms)}x (empty), ${r2(existing.ms, existingCC.ms)}x (existing); CPU ${r2(empty.cpuMs, emptyCC.cpuMs)}x (empty), ${r2(existing.cpuMs, existingCC.cpuMs)}x (existing)`);
   console.log(`code-cache start / node -e 0: ${f(emptyCC.ms / (bare ?? node).ms)}x (empty), ${f(existingCC.ms / (bare ?? node).ms)}x (existing)`);
+}
+if (emptyCmp) {
+  const r2 = (a, b) => (a / b).toFixed(2);
+  console.log(`berthd start / --compare build start, same run: wall ${r2(empty.ms, emptyCmp.ms)}x (empty), ${r2(existing.ms, existingCmp.ms)}x (existing); CPU ${r2(empty.cpuMs, emptyCmp.cpuMs)}x (empty), ${r2(existing.cpuMs, existingCmp.cpuMs)}x (existing)`);
 }
 if (docker) {
   console.log(`berthd start / dockerd start: ${(empty.ms / docker.ms).toFixed(2)}x; idle RSS berthd / dockerd: ${(empty.rssMiB / docker.rssMiB).toFixed(2)}x`);

@@ -16,5 +16,6 @@ export { Slot, type Lease, type Activation } from './plugin/slot.js';
 export { Scope, token, type Token, injectable, inject, optional, preDestroy, postConstruct } from './container.js';
 export { Kernel, LoggerToken, EventBusToken, PluginHostToken } from './kernel.js';
 export { loadIdentity, type DaemonIdentity } from './identity.js';
+export { randomHexId, randomUuid } from './random.js';
 export { replaceFile, replaceFileSynced, writeFileAtomic } from './fs/atomic.js';
 export { removeTree } from './fs/remove-tree.js';

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, isAbsolute } from 'node:path';
 
 /**
  * A regular file with an execute bit, as Go's exec.LookPath checks. statSync
@@ -17,12 +17,20 @@ function executable(p: string): boolean {
   }
 }
 
-/** Looks a binary up like exec.LookPath: absolute paths as they are, names along PATH and then `extraDirs`. */
+/**
+ * Looks a binary up like exec.LookPath: absolute paths as they are, names
+ * along PATH and then `extraDirs`. Each directory is tried once (PATH often
+ * repeats the standard directories appended here), and candidates are
+ * `dir/name` without path.join: the exec drivers look up ~25 names while
+ * they activate, on the daemon's start-up path, and normalising every
+ * candidate cost more than the stat calls.
+ */
 export function findBinary(name: string, extraDirs: readonly string[] = []): string | undefined {
   if (isAbsolute(name)) return executable(name) ? name : undefined;
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', ...extraDirs];
+  const dirs = new Set([...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', ...extraDirs]);
   for (const d of dirs) {
-    const p = join(d, name);
+    // A relative PATH entry stays relative, as exec.LookPath leaves it; a trailing slash is not doubled.
+    const p = d.endsWith('/') ? d + name : `${d}/${name}`;
     if (executable(p)) return p;
   }
   return undefined;

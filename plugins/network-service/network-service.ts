@@ -8,6 +8,7 @@ import {
   NotFoundError,
   NotImplementedError,
   dockerEvent,
+  randomHexId,
   type ContainerRecord,
   type DaemonConfig,
   type EndpointRequest,
@@ -665,7 +666,7 @@ export class LocalNetworkService implements NetworkService {
         }
       }
       const rec: NetworkRecord = {
-        Id: existing?.Id ?? randomBytes(32).toString('hex'),
+        Id: existing?.Id ?? await randomHexId(),
         Name: 'bridge',
         Created: existing?.Created ?? nowRfc3339Nano(),
         Driver: 'bridge',
@@ -688,7 +689,7 @@ export class LocalNetworkService implements NetworkService {
     for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
       if (this.byName(name)) continue;
       missing.push({
-        Id: randomBytes(32).toString('hex'), Name: name, Created: nowRfc3339Nano(), Driver: driver, Internal: false, Attachable: false,
+        Id: await randomHexId(), Name: name, Created: nowRfc3339Nano(), Driver: driver, Internal: false, Attachable: false,
         EnableIPv6: false, IPAM: { Driver: 'default', Options: null, Config: [] }, Options: {}, Labels: {}, Predefined: true,
       });
     }

@@ -28,4 +28,16 @@ describe('findBinary (exec.LookPath)', () => {
     assert.equal(findBinary(join(dir, 'plain')), undefined);
     assert.equal(findBinary('a-dir', [dir]), undefined);
   });
+
+  it('searches PATH in order, a trailing slash or a repeated directory changing nothing', () => {
+    const saved = process.env.PATH;
+    try {
+      process.env.PATH = `${join(dir, 'a-dir')}:${dir}/:${dir}:${saved ?? ''}`;
+      assert.equal(findBinary('tool'), join(dir, 'tool'));
+      process.env.PATH = `${dir}:${saved ?? ''}`;
+      assert.equal(findBinary('tool', [dir]), join(dir, 'tool'));
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
 });
