@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, stat, truncate } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { LOG_LINE_PARTIAL, LOG_LINE_STDERR, type ContainerLogger, type LogLineBatch } from '../../kernel/index.js';
 import { CriTimeCache, scanCriLines } from '../../lib/cri-log.js';
@@ -92,22 +92,39 @@ export class OutputPump {
     } catch { /* not there (yet): poll */ }
     this.timer = setInterval(() => this.wake?.(), 250);
     try {
+      let drained = false;
       while (!this.stopped) {
         const finishing = this.finishing;
-        await this.drain().catch(() => undefined);
+        drained = await this.drain().then(() => true, () => false);
         if (finishing || this.stopped) break;
         // finish() came during that drain (its wake found no waiter): drain once more for the last output, now.
         if (this.finishing) continue;
         await new Promise<void>((r) => { this.wake = r; });
         this.wake = undefined;
       }
-      await this.opts.logger?.flush().catch(() => undefined);
+      const logged = await this.opts.logger?.flush().then(() => true, () => false) ?? true;
+      if (!this.stopped && drained && logged) await this.discardSpool();
     } finally {
       this.watcher?.close();
       clearInterval(this.timer);
       for (const s of this.subscribers.keys()) s.end();
       this.subscribers.clear();
     }
+  }
+
+  /**
+   * After the last read of an exited process's spool (finish): its content
+   * is in the log and with the clients, and the task's deletion removes the
+   * file next. Emptied now, its pages are dropped before anything writes
+   * them back: the root filesystem's unmount at the exit syncs the whole
+   * file system under it (overlay's syncfs), which would otherwise write the
+   * spool (1.4 bytes per byte of output) to disk on the exit's path just
+   * before it is deleted. A crash in between leaves an empty spool, which a
+   * restore reads as reopened: nothing is logged twice or lost. A spool
+   * whose last read or log write failed is left as it is.
+   */
+  private async discardSpool(): Promise<void> {
+    await truncate(this.path, 0).catch(() => undefined);
   }
 
   private async drain(): Promise<void> {

@@ -231,13 +231,17 @@ describe('output pump and the spool-copy log', () => {
     const entries = await follow;
     // A spool line is only read once its newline is there; `P` marks the process's partial line.
     assert.deepEqual(entries.map((e) => `${e.stream}:${e.line}:${e.partial ? 'P' : 'F'}`), ['stdout:one:F', 'stderr:two:F', 'stdout:three:P', 'stdout:four:F']);
-    assert.equal(offsets.at(-1), (await import('node:fs')).statSync(spool).size);
+    const whole = '2026-11-27T19:00:00.000000001Z stdout F one\n2026-11-27T19:00:00.000000002Z stderr F two\n2026-11-27T19:00:00.000000003Z stdout P three\n2026-11-27T19:00:01Z stdout F four\n';
+    assert.equal(offsets.at(-1), Buffer.byteLength(whole), 'the last offset saved is the end of the spool');
+    assert.equal((await import('node:fs')).statSync(spool).size, 0, 'finish empties the spool it has logged (the task deletion removes it next)');
 
     const tail = await collect(logger.read({ tail: 2 }));
     assert.deepEqual(tail.map((e) => e.line.toString()), ['three', 'four']);
     const since = await collect(logger.read({ since: 1795806000000000002n, until: 1795806000000000003n }));
     assert.deepEqual(since.map((e) => e.line.toString()), ['two', 'three']);
 
+    // A reader restarted on the spool (a daemon restart while the task runs) resumes at the saved offset.
+    await writeFile(spool, whole);
     const resumed = new Collect();
     const firstTwo = Buffer.byteLength('2026-11-27T19:00:00.000000001Z stdout F one\n2026-11-27T19:00:00.000000002Z stderr F two\n');
     const again = new OutputPump(spool, firstTwo, { terminal: false });

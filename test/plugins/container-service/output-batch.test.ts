@@ -1,5 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
 import { appendFile, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -209,5 +210,55 @@ describe('spool lines in batches', () => {
     assert.ok(seenAtEncode.every((x) => x === 1), 'each batch reached the client before its encoding');
     const want = Array.from({ length: n }, (_, i) => `line ${i} ${'y'.repeat(90)}\n`).join('');
     assert.equal(out.bytes().toString('latin1'), want, 'byte for byte, chunks kept from earlier reads intact');
+  });
+  it('empties the spool once finish has logged all of it; stop, and a finish whose log write failed, leave it whole', async () => {
+    const text = Array.from({ length: 500 }, (_, i) => `2026-11-27T19:00:00Z stdout F line ${i}\n`).join('');
+    const spoolWith = async (name: string) => {
+      const dir = await mkdtemp(join(tmpdir(), `berth-pumpdiscard-${name}-`));
+      dirs.push(dir);
+      const spool = join(dir, 'output.log');
+      await writeFile(spool, text);
+      return spool;
+    };
+    const logLines = (failFlush: boolean) => {
+      const lines: string[] = [];
+      const logger: ContainerLogger = {
+        path: '',
+        write: () => { throw new Error('the pump writes batches'); },
+        writeBatch: (b) => { for (let i = 0; i < b.count; i++) lines.push(b.data.toString('latin1', b.start[i], b.end[i])); },
+        flush: async () => { if (failFlush) throw new Error('no space left on device'); },
+        close: async () => undefined,
+        read: () => { throw new Error('unused'); },
+      };
+      return { lines, logger };
+    };
+    const want = Array.from({ length: 500 }, (_, i) => `line ${i}`);
+
+    // finish: every line logged and sent, then the spool is empty (its pages are never written back).
+    const finished = await spoolWith('finish');
+    const a = logLines(false);
+    const out = new Collect();
+    const offsets: number[] = [];
+    const pump = new OutputPump(finished, 0, { terminal: false, logger: a.logger, onOffset: (n) => offsets.push(n) });
+    pump.subscribe({ stdout: out, end: () => undefined });
+    await pump.finish();
+    assert.deepEqual(a.lines, want);
+    assert.equal(out.bytes().toString('latin1'), want.map((l) => `${l}\n`).join(''));
+    assert.equal(offsets.at(-1), Buffer.byteLength(text), 'the offset saved covers the whole spool');
+    assert.equal(statSync(finished).size, 0);
+
+    // stop (daemon shutdown, the task lives on): the spool stays for the next daemon to resume.
+    const stopped = await spoolWith('stop');
+    const b = logLines(false);
+    const p2 = new OutputPump(stopped, 0, { terminal: false, logger: b.logger });
+    await new Promise((r) => setTimeout(r, 200));
+    await p2.stop();
+    assert.equal(readFileSync(stopped, 'latin1'), text);
+
+    // finish whose log flush failed: the lines may not be in the log, the spool is not touched.
+    const failed = await spoolWith('fail');
+    const c = logLines(true);
+    await new OutputPump(failed, 0, { terminal: false, logger: c.logger }).finish();
+    assert.equal(readFileSync(failed, 'latin1'), text);
   });
 });

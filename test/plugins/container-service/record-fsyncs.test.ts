@@ -77,3 +77,31 @@ describe('container records and layers: fsyncs', { skip }, () => {
     assert.deepEqual(paths.filter((p) => p.startsWith(join(root, 'base'))).sort(), [join(root, 'base'), join(root, 'base', 'link')]);
   });
 });
+
+/**
+ * The spool offset is replaced by a rename without fsync: a kill -9 finds
+ * the old or the new value, and the log it vouches for is not synced either
+ * (spool-offset.ts); each fsync committed the journal with the chatty
+ * container's dirty log and spool data.
+ */
+describe('spool offset: no fsync', { skip: hasStrace ? false : 'strace is not installed' }, () => {
+  let dir: string;
+  before(async () => { dir = await mkdtemp(join(tmpdir(), 'berth-fsyncs-offset-')); });
+  after(async () => { await rm(dir, { recursive: true, force: true }); });
+
+  it('saves each value by a rename, with no fsync, and leaves no temp file', async () => {
+    const cdir = join(dir, 'c');
+    const paths = await fsyncedPaths(dir, `
+      import { mkdir } from 'node:fs/promises';
+      import { SpoolOffset } from ${JSON.stringify(pathToFileURL(join(dist, 'plugins/container-service/spool-offset.js')).href)};
+      await mkdir(${JSON.stringify(cdir)});
+      const offset = new SpoolOffset(${JSON.stringify(cdir)});
+      for (const n of [10, 4096, 1234567]) { offset.set(n); await offset.flush(); }
+      if (await SpoolOffset.read(${JSON.stringify(cdir)}) !== 1234567) process.exit(3);
+    `);
+    assert.deepEqual(paths, []);
+    assert.equal(await readFile(join(cdir, 'spool.offset'), 'utf8'), '1234567');
+    const { readdir } = await import('node:fs/promises');
+    assert.deepEqual(await readdir(cdir), ['spool.offset']);
+  });
+});
