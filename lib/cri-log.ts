@@ -1,5 +1,6 @@
 import { LOG_LINE_PARTIAL, LOG_LINE_STDERR, type LogLineBatch } from '../kernel/contracts/log-driver.js';
-import { pushLine } from './log-line-batch.js';
+import { criScanner, type CriScanner } from './cri-scan-wasm.js';
+import { growLineBatch, pushLine } from './log-line-batch.js';
 import { TimeTextCache } from './time-text-cache.js';
 
 /**
@@ -68,9 +69,96 @@ const STDERR = Buffer.from('stderr ');
  * are skipped, as splitCriLine rejects them. A line whose header (time,
  * stream, tag and the separator after it) is byte for byte the previous
  * line's — most lines of one read of the process's pipe — is taken without
- * parsing it again. Returns the offset just after the last complete line.
+ * parsing it again: runs of them by the WebAssembly scanner
+ * (lib/cri-scan-wasm.ts) where there is one, else line by line here.
+ * Returns the offset just after the last complete line.
  */
 export function scanCriLines(buf: Buffer, len: number, batch: LogLineBatch, cache: CriTimeCache): number {
+  const wasm = len >= WASM_MIN_BYTES ? criScanner() : null;
+  return wasm && len <= WASM_MAX_BYTES ? scanWithWasm(buf, len, batch, cache, wasm) : scanCriLinesJs(buf, len, batch, cache);
+}
+
+/** Below this, copying a read into the scanner's memory is not worth it; above, it grows the memory for good. */
+const WASM_MIN_BYTES = 4096;
+const WASM_MAX_BYTES = 8 << 20;
+const DATA = 16;
+const PAGE = 65536;
+
+/** scanCriLines with the same-header runs taken by the WebAssembly scanner (same batch as scanCriLinesJs). */
+function scanWithWasm(buf: Buffer, len: number, batch: LogLineBatch, cache: CriTimeCache, wasm: CriScanner): number {
+  // A line with a header is at least `<20-byte time> stdout F \n` (31 bytes): room for len / 31 of them.
+  const maxLines = Math.floor(len / 31) + 1;
+  const startsAt = (DATA + len + 16 + 3) & ~3;
+  const endsAt = startsAt + maxLines * 4;
+  const need = endsAt + maxLines * 4;
+  const { memory } = wasm;
+  if (memory.buffer.byteLength < need) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
+  const mem = Buffer.from(memory.buffer);
+  buf.copy(mem, DATA, 0, len);
+  mem.fill(0, DATA + len, DATA + len + 16);
+  const u32 = new Uint32Array(memory.buffer);
+  let from = 0;
+  let gen = -1;
+  let prevStart = -1;
+  let prevHeader = 0;
+  let prevFlags = 0;
+  const view = len === buf.length ? buf : buf.subarray(0, len);
+  for (;;) {
+    if (prevStart >= 0 && prevHeader >= 16) {
+      const n = wasm.scan(DATA + from, DATA + len, DATA + prevStart, prevHeader, startsAt, endsAt, maxLines);
+      if (n > 0) {
+        appendRun(batch, u32, startsAt >>> 2, endsAt >>> 2, n, prevFlags);
+        from = u32[0]! - DATA;
+      }
+    }
+    const nl = view.indexOf(0x0a, from);
+    if (nl < 0) break;
+    const lineStart = from;
+    from = nl + 1;
+    prevStart = -1;
+    let s1 = lineStart;
+    while (s1 < nl && buf[s1] !== 0x20) s1++;
+    if (s1 + 9 > nl) continue;
+    let flags: number;
+    if (matches(buf, s1 + 1, STDOUT)) flags = 0;
+    else if (matches(buf, s1 + 1, STDERR)) flags = LOG_LINE_STDERR;
+    else continue;
+    const tag = buf[s1 + 8];
+    if (tag === 0x50) flags |= LOG_LINE_PARTIAL;
+    else if (tag !== 0x46) continue;
+    cache.parse(buf, lineStart, s1);
+    if (cache.nano === undefined) continue;
+    if (cache.generation !== gen || batch.times.length === 0) {
+      batch.times.push(cache.nano);
+      gen = cache.generation;
+    }
+    const bodyStart = Math.min(nl, s1 + 10);
+    pushLine(batch, bodyStart, nl, flags, batch.times.length - 1);
+    if (s1 + 10 <= nl) {
+      prevStart = lineStart;
+      prevHeader = s1 + 10 - lineStart;
+      prevFlags = flags;
+    }
+  }
+  return from;
+}
+
+/** Appends `n` lines the scanner found (their starts and ends in its memory, as addresses) with one flags value and the newest time. */
+function appendRun(batch: LogLineBatch, u32: Uint32Array, starts: number, ends: number, n: number, flags: number): void {
+  if (batch.count + n > batch.start.length) growLineBatch(batch, Math.max(batch.count + n, batch.count * 2 + 16));
+  const at = batch.count;
+  const { start, end } = batch;
+  for (let i = 0; i < n; i++) {
+    start[at + i] = u32[starts + i]! - DATA;
+    end[at + i] = u32[ends + i]! - DATA;
+  }
+  batch.flags.fill(flags, at, at + n);
+  batch.timeIndex.fill(batch.times.length - 1, at, at + n);
+  batch.count += n;
+}
+
+/** scanCriLines in JavaScript only, line by line (the path where WebAssembly is not available, and the reference the tests hold the other to). */
+export function scanCriLinesJs(buf: Buffer, len: number, batch: LogLineBatch, cache: CriTimeCache): number {
   let from = 0;
   let gen = -1;
   let prevStart = -1;

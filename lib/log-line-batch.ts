@@ -23,7 +23,8 @@ export function pushLine(b: LogLineBatch, start: number, end: number, flags: num
   b.timeIndex[i] = timeIndex;
 }
 
-function growLineBatch(b: LogLineBatch, capacity: number): void {
+/** Gives the batch's arrays room for `capacity` lines, keeping its lines. */
+export function growLineBatch(b: LogLineBatch, capacity: number): void {
   const grow = <T extends Uint32Array | Uint8Array>(a: T, make: new (n: number) => T): T => {
     const next = new make(capacity);
     next.set(a.subarray(0, b.count));

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { silentLogger, type ContainerLogger, type LogEntry, type LogLineBatch } from '../../../kernel/index.js';
-import { CriTimeCache, parseRfc3339Nano, scanCriLines, splitCriLine } from '../../../lib/cri-log.js';
+import { CriTimeCache, parseRfc3339Nano, scanCriLines, scanCriLinesJs, splitCriLine } from '../../../lib/cri-log.js';
+import { criScanner } from '../../../lib/cri-scan-wasm.js';
 import { batchEntries, newLineBatch } from '../../../lib/log-line-batch.js';
 import { joinLines, OutputPump } from '../../../plugins/container-service/output-pump.js';
 import { JsonFileDriver } from '../../../plugins/log-json-file/json-file-driver.js';
@@ -61,6 +62,48 @@ describe('spool lines in batches', () => {
         got.push({ stream: batch.flags[i]! & 1 ? 'stderr' : 'stdout', partial: (batch.flags[i]! & 2) !== 0, body: buf.toString('utf8', batch.start[i], batch.end[i]), nano: batch.times[batch.timeIndex[i]!]! });
       }
       assert.deepEqual(got, want, `round ${round}`);
+    }
+  });
+
+  it('takes same-header runs with the WebAssembly scanner into the very batch the JavaScript scan makes', () => {
+    assert.ok(criScanner(), 'WebAssembly SIMD is available on this node (else only the JavaScript path is tested)');
+    const r = rng(23);
+    const times = ['2026-11-27T19:04:51.123456789Z', '2026-11-27T19:04:51.123456788Z', '2026-11-27T19:04:52Z', '2026-11-27T20:04:51.5+01:00'];
+    for (let round = 0; round < 300; round++) {
+      const parts: string[] = [];
+      let t = times[0]!;
+      let stream = 'stdout';
+      let tag = 'F';
+      const n = 50 + Math.floor(r() * 400);
+      for (let i = 0; i < n; i++) {
+        // Long runs of one header (conmon's lines of one read), now and then a new one or an odd line.
+        if (r() < 0.05) t = times[Math.floor(r() * times.length)]!;
+        if (r() < 0.03) stream = stream === 'stdout' ? 'stderr' : 'stdout';
+        if (r() < 0.03) tag = tag === 'F' ? 'P' : 'F';
+        const x = r();
+        if (x < 0.02) { parts.push('garbage'); continue; }
+        if (x < 0.03) { parts.push(`${t} ${stream}`); continue; }
+        if (x < 0.04) { parts.push(''); continue; }
+        // Bodies of every length around the 16-byte steps, with bytes the newline search must not stop at.
+        const len = Math.floor(r() * 70);
+        parts.push(`${t} ${stream} ${tag} ${Array.from({ length: len }, () => String.fromCharCode(r() < 0.1 ? 0x09 : 0x20 + Math.floor(r() * 95))).join('')}`);
+      }
+      const torn = r() < 0.5 ? `${t} ${stream} ${tag} torn` : '';
+      const text = Buffer.from(`${parts.join('\n')}\n${torn}`);
+      // The read sits inside a bigger buffer (the pump's), sometimes at an offset of the scan's 16-byte steps.
+      const buf = Buffer.alloc(text.length + 40, 0x0a);
+      text.copy(buf);
+      const a = newLineBatch(buf, 8);
+      const b = newLineBatch(buf, 8);
+      const ca = scanCriLines(buf, text.length, a, new CriTimeCache());
+      const cb = scanCriLinesJs(buf, text.length, b, new CriTimeCache());
+      assert.equal(ca, cb, `round ${round}: consumed`);
+      assert.equal(a.count, b.count, `round ${round}: lines`);
+      assert.deepEqual([...a.start.subarray(0, a.count)], [...b.start.subarray(0, b.count)], `round ${round}: starts`);
+      assert.deepEqual([...a.end.subarray(0, a.count)], [...b.end.subarray(0, b.count)], `round ${round}: ends`);
+      assert.deepEqual([...a.flags.subarray(0, a.count)], [...b.flags.subarray(0, b.count)], `round ${round}: flags`);
+      assert.deepEqual([...a.timeIndex.subarray(0, a.count)], [...b.timeIndex.subarray(0, b.count)], `round ${round}: times`);
+      assert.deepEqual(a.times, b.times);
     }
   });
 
