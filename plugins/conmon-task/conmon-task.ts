@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import {
   ConflictError,
   NotFoundError,
@@ -222,7 +222,10 @@ export abstract class ConmonTask<F extends ConmonTaskFiles, R extends ConmonTask
     // directories by removeTree (a call per entry, not rm's lstat and failing rmdir besides).
     await Promise.all([
       removeTree(this.files.bundle),
-      rm(this.files.sharedExit, { force: true }),
+      // One unlink (rm would lstat it first); none there is fine.
+      unlink(this.files.sharedExit).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      }),
       removeTree(this.files.spool),
     ]);
   }
