@@ -98,7 +98,11 @@ export class ContainerStore {
    */
   async prepare(id: string): Promise<void> {
     await mkdir(this.dir(id), { mode: 0o710 });
+    this.prepared.add(id);
   }
+
+  /** Directories made by `prepare` whose record is not saved yet: its first save need not make it again. */
+  private readonly prepared = new Set<string>();
 
   /**
    * Writes the record atomically (a kill -9 leaves the old or the new one).
@@ -117,7 +121,7 @@ export class ContainerStore {
   async save(rec: ContainerRecord, opts: { durable?: boolean } = {}): Promise<void> {
     const recorded = this.byId.has(rec.Id);
     // The directory exists for every indexed record (and for one being created, see prepare).
-    if (!recorded) await mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
+    if (!recorded && !this.prepared.delete(rec.Id)) await mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
     if (!recorded) await writeFileAtomic(this.file(rec.Id), JSON.stringify(rec), 0o600);
     else if (opts.durable === false) await replaceFile(this.file(rec.Id), JSON.stringify(rec), 0o600);
     else await replaceFileSynced(this.file(rec.Id), JSON.stringify(rec), 0o600);
@@ -169,6 +173,7 @@ export class ContainerStore {
   }
 
   async delete(id: string): Promise<void> {
+    this.prepared.delete(id);
     const rec = this.byId.get(id);
     if (rec) this.releaseName(rec.Name, id);
     this.byId.delete(id);
