@@ -4,6 +4,7 @@ import { loadDaemonConfig } from '../../kernel/config/index.js';
 import { handleSignals, runDaemon } from '../../kernel/daemon/run-daemon.js';
 import { BERTH_VERSION, ENGINE_VERSION } from '../../api-compat/engine-version.js';
 import { builtins } from './builtins.js';
+import { dropLauncherEnv } from './launcher-env.js';
 import { parseFlags, usage } from './flags.js';
 import { migrateImagesCommand } from './migrate-images.js';
 
@@ -49,7 +50,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const start = (): void => { void main(process.argv.slice(2)).then((code) => { if (code >= 0) process.exit(code); }); };
+const start = (): void => {
+  dropLauncherEnv(process.env);
+  void main(process.argv.slice(2)).then((code) => { if (code >= 0) process.exit(code); });
+};
 // While berthd's startup snapshot is built (scripts/snapshot-entry.cjs), the
 // daemon must not run: the entry keeps `start` and runs it after the
 // snapshot is deserialized, with that start's argv and environment.

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -100,6 +100,22 @@ describe('bin/berthd: snapshot or code cache', () => {
     assert.equal(r.status, 0, r.stderr);
   });
 
+  it('gives node GLIBC_TUNABLES=glibc.malloc.hugetlb=1 with a marker, and leaves a GLIBC_TUNABLES of the user\'s alone', () => {
+    const { root, berthd } = copyInstall(['berthd.cjs', 'berthd.cache']);
+    copies.push(root);
+    // A `node` that shows what bin/berthd handed it.
+    const fake = join(root, 'fake-node');
+    mkdirSync(fake);
+    writeFileSync(join(fake, 'node'), '#!/bin/sh\necho "GLIBC_TUNABLES=${GLIBC_TUNABLES-unset} MARKER=${BERTH_LAUNCH_GLIBC_TUNABLES-unset}"\n', { mode: 0o755 });
+    const run = (extra: Record<string, string>) => {
+      const { GLIBC_TUNABLES: _g, BERTH_LAUNCH_GLIBC_TUNABLES: _m, ...env } = process.env;
+      return spawnSync(berthd, ['--version'], { env: { ...env, ...extra, PATH: `${fake}:${process.env.PATH ?? ''}` }, encoding: 'utf8' }).stdout.trim();
+    };
+    assert.equal(run({}), 'GLIBC_TUNABLES=glibc.malloc.hugetlb=1 MARKER=1');
+    assert.equal(run({ GLIBC_TUNABLES: 'glibc.malloc.check=3' }), 'GLIBC_TUNABLES=glibc.malloc.check=3 MARKER=unset');
+    assert.equal(run({ GLIBC_TUNABLES: '' }), 'GLIBC_TUNABLES= MARKER=unset');
+  });
+
   it('a snapshot older than the bundle, or made for another directory, is not used', () => {
     const { root, berthd } = copyInstall(['berthd.cjs', 'berthd.cache', 'berthd.blob', 'berthd.blob.node']);
     copies.push(root);
@@ -164,6 +180,27 @@ describe('a daemon started from the snapshot', () => {
       labels = JSON.parse((await get(d.socket, '/v1.51/info')).body).Labels ?? [];
     }
     assert.deepEqual(labels, ['snapshot=yes']);
+  });
+
+  it('node runs with glibc huge pages for malloc, and the processes it starts do not inherit the setting', async (t) => {
+    if (process.env.GLIBC_TUNABLES !== undefined) return t.skip('GLIBC_TUNABLES is set here: bin/berthd leaves it to the user');
+    const environ = async (pid: number) => (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+    // /proc/<pid>/environ is the environment the process started with.
+    assert.ok((await environ(d.child.pid!)).includes('GLIBC_TUNABLES=glibc.malloc.hugetlb=1'));
+    // /info has the daemon start its helper processes (exec drivers' spawner, mount helper).
+    assert.equal((await get(d.socket, '/v1.51/info')).status, 200);
+    let children: number[] = [];
+    for (let t0 = Date.now(); children.length === 0 && Date.now() - t0 < 10_000;) {
+      await new Promise((r) => setTimeout(r, 100));
+      const tasks = await readdir(`/proc/${d.child.pid}/task`);
+      children = (await Promise.all(tasks.map((tid) => readFile(`/proc/${d.child.pid}/task/${tid}/children`, 'utf8').catch(() => ''))))
+        .flatMap((c) => c.split(' ').filter(Boolean).map(Number));
+    }
+    assert.ok(children.length > 0, 'the daemon started a helper process');
+    for (const c of children) {
+      const env = await environ(c);
+      assert.ok(!env.some((v) => v.startsWith('GLIBC_TUNABLES=') || v.startsWith('BERTH_LAUNCH_GLIBC_TUNABLES=')), `process ${c} inherited the launcher's setting`);
+    }
   });
 
   it('reads the environment of its own start, not of the build (DEBUG traces koa-router)', async () => {
