@@ -43,7 +43,7 @@
 // is printed first. Everything started is stopped by PID and every temp dir
 // removed, whatever happens.
 import { spawn, spawnSync } from 'node:child_process';
-import { normalPolicy, spawnDaemon } from './lib/spawn-daemon.mjs';
+import { normalPolicy, spawnDaemon, stopDaemons } from './lib/spawn-daemon.mjs';
 import { args, opt, root } from './lib/options.mjs';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -179,15 +179,6 @@ async function startDockerd() {
   const pid = Number(readFileSync(pidfile, 'utf8'));
   entry.pid = pid;
   return { name: 'dockerd', dir, socket, pid, helpers: (p) => p.cmd.includes(dir) && p.pid !== pid };
-}
-
-async function stopAll() {
-  for (const d of started.splice(0).reverse()) {
-    try { process.kill(d.pid, 'SIGTERM'); } catch { /* gone */ }
-    const t = setTimeout(() => { try { process.kill(d.pid, 'SIGKILL'); } catch { /* gone */ } }, 20_000);
-    await d.exited;
-    clearTimeout(t);
-  }
 }
 
 function cli(d) {
@@ -552,7 +543,7 @@ try {
   }
   if (wants('run')) results.runcAgain = benchRunc();
 } finally {
-  await stopAll();
+  await stopDaemons(started);
   spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*/berth-bench-${process.pid} /sys/fs/cgroup/*/dockerd-bench-${process.pid} /sys/fs/cgroup/berth-bench-${process.pid} /sys/fs/cgroup/dockerd-bench-${process.pid} 2>/dev/null`]);
   for (const cg of lifecycleCgroups) spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*/${cg}/ctr /sys/fs/cgroup/*/${cg} 2>/dev/null`]);
   rmSync(base, { recursive: true, force: true });

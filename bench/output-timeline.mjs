@@ -32,7 +32,7 @@ import { request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { args, opt, root } from './lib/options.mjs';
-import { spawnDaemon } from './lib/spawn-daemon.mjs';
+import { spawnDaemon, stopDaemons } from './lib/spawn-daemon.mjs';
 
 const runs = Number(opt('--runs', 3)) || 3;
 const useStrace = args.includes('--strace');
@@ -95,15 +95,6 @@ async function startBerthd(checkout, name) {
   // Under chrt, spawnDaemon's child is chrt, which execs berthd: same pid.
   const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config') };
   return { name, dir, socket, pid: child.pid, env };
-}
-
-async function stopAll() {
-  for (const d of started.splice(0).reverse()) {
-    try { process.kill(d.pid, 'SIGTERM'); } catch { /* gone */ }
-    const t = setTimeout(() => { try { process.kill(d.pid, 'SIGKILL'); } catch { /* gone */ } }, 20_000);
-    await d.exited;
-    clearTimeout(t);
-  }
 }
 
 /** CPU ns of a process (all threads), or undefined when it is gone. */
@@ -326,6 +317,6 @@ try {
     console.log(`${d.name.padEnd(6)} median ${cols.map((c) => `${c} ${fmt(med(rows[k].map((r) => r[c])))}`).join(', ')}; ${(BYTES / 1e6 / (med(rows[k].map((r) => r.wall)) / 1000)).toFixed(1)} MB/s`);
   }
 } finally {
-  await stopAll();
+  await stopDaemons(started);
   rmSync(base, { recursive: true, force: true });
 }

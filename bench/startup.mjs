@@ -184,20 +184,19 @@ if (process.env.NODE_EXTRA_CA_CERTS) {
   bare = nodeBaseline(env);
   rows.push(['node -e 0 without NODE_EXTRA_CA_CERTS', bare.ms, bare.p90, bare.rssMiB]);
 }
-const variants = [berthd, ...(compareCodeCache ? [berthdCodeCache] : []), ...(compareDir ? [berthdCompared] : [])];
-const others = (rs) => ({ cc: compareCodeCache ? rs[1] : undefined, cmp: compareDir ? rs[rs.length - 1] : undefined });
-const emptyAll = await measureDaemons(variants, { reuse: false });
-const [empty] = emptyAll;
-const { cc: emptyCC, cmp: emptyCmp } = others(emptyAll);
-rows.push(['berthd, empty data root', empty.ms, empty.p90, empty.rssMiB, empty.cpuMs]);
-if (emptyCC) rows.push(['  code cache (launch.cjs), empty', emptyCC.ms, emptyCC.p90, emptyCC.rssMiB, emptyCC.cpuMs]);
-if (emptyCmp) rows.push(['  --compare build, empty', emptyCmp.ms, emptyCmp.p90, emptyCmp.rssMiB, emptyCmp.cpuMs]);
-const existingAll = await measureDaemons(variants, { reuse: true });
-const [existing] = existingAll;
-const { cc: existingCC, cmp: existingCmp } = others(existingAll);
-rows.push(['berthd, existing data root', existing.ms, existing.p90, existing.rssMiB, existing.cpuMs]);
-if (existingCC) rows.push(['  code cache (launch.cjs), existing', existingCC.ms, existingCC.p90, existingCC.rssMiB, existingCC.cpuMs]);
-if (existingCmp) rows.push(['  --compare build, existing', existingCmp.ms, existingCmp.p90, existingCmp.rssMiB, existingCmp.cpuMs]);
+// Each variant after the first is shown under its label and compared, same run, with the normal start.
+const variants = [
+  { cmd: berthd },
+  ...(compareCodeCache ? [{ cmd: berthdCodeCache, label: 'code cache (launch.cjs)', vs: 'code-cache start' }] : []),
+  ...(compareDir ? [{ cmd: berthdCompared, label: '--compare build', vs: '--compare build start' }] : []),
+];
+const byRoot = {};
+for (const [root, reuse] of [['empty', false], ['existing', true]]) {
+  byRoot[root] = await measureDaemons(variants.map((v) => v.cmd), { reuse });
+  byRoot[root].forEach((r, i) => rows.push([i === 0 ? `berthd, ${root} data root` : `  ${variants[i].label}, ${root}`, r.ms, r.p90, r.rssMiB, r.cpuMs]));
+}
+const [empty] = byRoot.empty;
+const [existing] = byRoot.existing;
 let docker;
 if (withDockerd && spawnSync('sh', ['-c', 'command -v dockerd']).status === 0) {
   try {
@@ -215,15 +214,13 @@ console.log(`berthd start / node -e 0: ${f(empty.ms / node.ms)}x (empty), ${f(ex
 // berthd itself starts node without the CA bundle: this ratio is the honest one when the variable is set.
 if (bare) console.log(`berthd start / node -e 0 without NODE_EXTRA_CA_CERTS: ${f(empty.ms / bare.ms)}x (empty), ${f(existing.ms / bare.ms)}x (existing)`);
 console.log(`berthd idle RSS / idle node: ${f(empty.rssMiB / node.rssMiB)}x`);
-if (emptyCC) {
-  const r2 = (a, b) => (a / b).toFixed(2);
-  console.log(`berthd start / code-cache start, same run: wall ${r2(empty.ms, emptyCC.ms)}x (empty), ${r2(existing.ms, existingCC.ms)}x (existing); CPU ${r2(empty.cpuMs, emptyCC.cpuMs)}x (empty), ${r2(existing.cpuMs, existingCC.cpuMs)}x (existing)`);
-  console.log(`code-cache start / node -e 0: ${f(emptyCC.ms / (bare ?? node).ms)}x (empty), ${f(existingCC.ms / (bare ?? node).ms)}x (existing)`);
-}
-if (emptyCmp) {
-  const r2 = (a, b) => (a / b).toFixed(2);
-  console.log(`berthd start / --compare build start, same run: wall ${r2(empty.ms, emptyCmp.ms)}x (empty), ${r2(existing.ms, existingCmp.ms)}x (existing); CPU ${r2(empty.cpuMs, emptyCmp.cpuMs)}x (empty), ${r2(existing.cpuMs, existingCmp.cpuMs)}x (existing)`);
-}
+const r2 = (a, b) => (a / b).toFixed(2);
+variants.forEach((v, i) => {
+  if (i === 0) return;
+  const [e, x] = [byRoot.empty[i], byRoot.existing[i]];
+  console.log(`berthd start / ${v.vs}, same run: wall ${r2(empty.ms, e.ms)}x (empty), ${r2(existing.ms, x.ms)}x (existing); CPU ${r2(empty.cpuMs, e.cpuMs)}x (empty), ${r2(existing.cpuMs, x.cpuMs)}x (existing)`);
+  if (v.cmd === berthdCodeCache) console.log(`code-cache start / node -e 0: ${f(e.ms / (bare ?? node).ms)}x (empty), ${f(x.ms / (bare ?? node).ms)}x (existing)`);
+});
 if (docker) {
   console.log(`berthd start / dockerd start: ${(empty.ms / docker.ms).toFixed(2)}x; idle RSS berthd / dockerd: ${(empty.rssMiB / docker.rssMiB).toFixed(2)}x`);
 }

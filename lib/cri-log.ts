@@ -98,49 +98,69 @@ function scanWithWasm(buf: Buffer, len: number, batch: LogLineBatch, cache: CriT
   mem.fill(0, DATA + len, DATA + len + 16);
   const u32 = new Uint32Array(memory.buffer);
   let from = 0;
-  let gen = -1;
-  let prevStart = -1;
-  let prevHeader = 0;
-  let prevFlags = 0;
+  const st = newScanState();
   const view = len === buf.length ? buf : buf.subarray(0, len);
   for (;;) {
-    if (prevStart >= 0 && prevHeader >= 16) {
-      const n = wasm.scan(DATA + from, DATA + len, DATA + prevStart, prevHeader, startsAt, endsAt, maxLines);
+    if (st.prevStart >= 0 && st.prevHeader >= 16) {
+      const n = wasm.scan(DATA + from, DATA + len, DATA + st.prevStart, st.prevHeader, startsAt, endsAt, maxLines);
       if (n > 0) {
-        appendRun(batch, u32, startsAt >>> 2, endsAt >>> 2, n, prevFlags);
+        appendRun(batch, u32, startsAt >>> 2, endsAt >>> 2, n, st.prevFlags);
         from = u32[0]! - DATA;
       }
     }
     const nl = view.indexOf(0x0a, from);
     if (nl < 0) break;
-    const lineStart = from;
+    takeLine(buf, from, nl, batch, cache, st);
     from = nl + 1;
-    prevStart = -1;
-    let s1 = lineStart;
-    while (s1 < nl && buf[s1] !== 0x20) s1++;
-    if (s1 + 9 > nl) continue;
-    let flags: number;
-    if (matches(buf, s1 + 1, STDOUT)) flags = 0;
-    else if (matches(buf, s1 + 1, STDERR)) flags = LOG_LINE_STDERR;
-    else continue;
-    const tag = buf[s1 + 8];
-    if (tag === 0x50) flags |= LOG_LINE_PARTIAL;
-    else if (tag !== 0x46) continue;
-    cache.parse(buf, lineStart, s1);
-    if (cache.nano === undefined) continue;
-    if (cache.generation !== gen || batch.times.length === 0) {
-      batch.times.push(cache.nano);
-      gen = cache.generation;
-    }
-    const bodyStart = Math.min(nl, s1 + 10);
-    pushLine(batch, bodyStart, nl, flags, batch.times.length - 1);
-    if (s1 + 10 <= nl) {
-      prevStart = lineStart;
-      prevHeader = s1 + 10 - lineStart;
-      prevFlags = flags;
-    }
   }
   return from;
+}
+
+/** What a scan carries from one line to the next. */
+interface ScanState {
+  /** The time cache's generation whose time the batch holds last. */
+  gen: number;
+  /** The previous line, when a following line may share its header (-1 when not), its header length and flags. */
+  prevStart: number;
+  prevHeader: number;
+  prevFlags: number;
+}
+
+function newScanState(): ScanState {
+  return { gen: -1, prevStart: -1, prevHeader: 0, prevFlags: 0 };
+}
+
+/**
+ * Parses line [lineStart, nl) as `<time> <stream> <F|P> <bytes>` and adds
+ * it to the batch, remembering its header for the lines after it; a line
+ * that is not one is skipped, as splitCriLine rejects it.
+ */
+function takeLine(buf: Buffer, lineStart: number, nl: number, batch: LogLineBatch, cache: CriTimeCache, st: ScanState): void {
+  st.prevStart = -1;
+  // The time ends at the first space.
+  let s1 = lineStart;
+  while (s1 < nl && buf[s1] !== 0x20) s1++;
+  if (s1 + 9 > nl) return;
+  let flags: number;
+  if (matches(buf, s1 + 1, STDOUT)) flags = 0;
+  else if (matches(buf, s1 + 1, STDERR)) flags = LOG_LINE_STDERR;
+  else return;
+  const tag = buf[s1 + 8];
+  if (tag === 0x50) flags |= LOG_LINE_PARTIAL;
+  else if (tag !== 0x46) return;
+  cache.parse(buf, lineStart, s1);
+  if (cache.nano === undefined) return;
+  if (cache.generation !== st.gen || batch.times.length === 0) {
+    batch.times.push(cache.nano);
+    st.gen = cache.generation;
+  }
+  // As splitCriLine: the byte after the tag (a space) is not looked at; the body starts after it.
+  pushLine(batch, Math.min(nl, s1 + 10), nl, flags, batch.times.length - 1);
+  if (s1 + 10 <= nl) {
+    st.prevStart = lineStart;
+    st.prevHeader = s1 + 10 - lineStart;
+    st.prevFlags = flags;
+  }
 }
 
 /** Appends `n` lines the scanner found (their starts and ends in its memory, as addresses) with one flags value and the newest time. */
@@ -160,48 +180,21 @@ function appendRun(batch: LogLineBatch, u32: Uint32Array, starts: number, ends: 
 /** scanCriLines in JavaScript only, line by line (the path where WebAssembly is not available, and the reference the tests hold the other to). */
 export function scanCriLinesJs(buf: Buffer, len: number, batch: LogLineBatch, cache: CriTimeCache): number {
   let from = 0;
-  let gen = -1;
-  let prevStart = -1;
-  let prevHeader = 0;
-  let prevFlags = 0;
+  const st = newScanState();
   const view = len === buf.length ? buf : buf.subarray(0, len);
   for (let nl = view.indexOf(0x0a, 0); nl >= 0; nl = view.indexOf(0x0a, from)) {
     const lineStart = from;
     from = nl + 1;
+    const { prevStart, prevHeader } = st;
     if (prevStart >= 0 && nl - lineStart >= prevHeader) {
       let i = 0;
       while (i < prevHeader && buf[lineStart + i] === buf[prevStart + i]) i++;
       if (i === prevHeader) {
-        pushLine(batch, lineStart + prevHeader, nl, prevFlags, batch.times.length - 1);
+        pushLine(batch, lineStart + prevHeader, nl, st.prevFlags, batch.times.length - 1);
         continue;
       }
     }
-    prevStart = -1;
-    // `<time> <stream> <F|P> <bytes>`: the time ends at the first space.
-    let s1 = lineStart;
-    while (s1 < nl && buf[s1] !== 0x20) s1++;
-    if (s1 + 9 > nl) continue;
-    let flags: number;
-    if (matches(buf, s1 + 1, STDOUT)) flags = 0;
-    else if (matches(buf, s1 + 1, STDERR)) flags = LOG_LINE_STDERR;
-    else continue;
-    const tag = buf[s1 + 8];
-    if (tag === 0x50) flags |= LOG_LINE_PARTIAL;
-    else if (tag !== 0x46) continue;
-    cache.parse(buf, lineStart, s1);
-    if (cache.nano === undefined) continue;
-    if (cache.generation !== gen || batch.times.length === 0) {
-      batch.times.push(cache.nano);
-      gen = cache.generation;
-    }
-    // As splitCriLine: the byte after the tag (a space) is not looked at; the body starts after it.
-    const bodyStart = Math.min(nl, s1 + 10);
-    pushLine(batch, bodyStart, nl, flags, batch.times.length - 1);
-    if (s1 + 10 <= nl) {
-      prevStart = lineStart;
-      prevHeader = s1 + 10 - lineStart;
-      prevFlags = flags;
-    }
+    takeLine(buf, lineStart, nl, batch, cache, st);
   }
   return from;
 }

@@ -44,48 +44,22 @@
  * starts and ends arrays.
  */
 
+import {
+  BLOCK, BR, BR_IF, bump, END, GET, I32, i32, I32_ADD, I32_AND, I32_CTZ, I32_EQZ, I32_GE_U, I32_GT_U, I32_MUL, I32_SHL, I32_STORE, I32_SUB,
+  I8X16_ALL_TRUE, I8X16_BITMASK, I8X16_EQ, IF, LOOP, mem, oneFunctionModule, SET, SIMD, V128_CONST, V128_LOAD, VOID,
+} from './wasm-asm.js';
+
 export interface CriScanner {
   memory: WebAssembly.Memory;
   /** Takes up to `max` lines at `pos` with the header at `hdr` (`hlen` >= 16 bytes); returns how many; memory[0..4] is where it stopped. */
   scan(pos: number, end: number, hdr: number, hlen: number, starts: number, ends: number, max: number): number;
 }
 
-const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, VOID = 0x40;
-const GET = 0x20, SET = 0x21;
-const I32_STORE = 0x36, I32_CONST = 0x41, I32_EQZ = 0x45, I32_GE_U = 0x4f, I32_GT_U = 0x4b;
-const I32_CTZ = 0x68, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_AND = 0x71, I32_SHL = 0x74;
-const SIMD = 0xfd, V128_LOAD = 0x00, V128_CONST = 0x0c, I8X16_EQ = 0x23, I8X16_ALL_TRUE = 0x63, I8X16_BITMASK = 0x64;
-
 // Params 0-6, then locals.
 const POS = 0, END_ = 1, HDR = 2, HLEN = 3, STARTS = 4, ENDS = 5, MAX = 6, N = 7, K = 8, P = 9, M = 10;
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    const done = (n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return out;
-  }
-}
-
-const i32 = (n: number) => [I32_CONST, ...sleb(n)];
-const mem = [0x00, 0x00]; // memarg: align 1, offset 0
 const load = (addr: number[]) => [...addr, SIMD, V128_LOAD, ...mem];
 const add = (a: number, b: number) => [GET, a, GET, b, I32_ADD];
-const bump = (l: number, n: number) => [GET, l, ...i32(n), I32_ADD, SET, l];
 /** Are the 16 bytes at `a` and `b` all equal: leaves a boolean. */
 const same16 = (a: number[], b: number[]) => [...load(a), ...load(b), SIMD, I8X16_EQ, SIMD, I8X16_ALL_TRUE];
 
@@ -125,25 +99,6 @@ const body = [
   END,
 ];
 
-function section(id: number, bytes: number[]): number[] {
-  return [id, ...uleb(bytes.length), ...bytes];
-}
-
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-  const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'latin1')];
-  const I32 = 0x7f;
-  const code = [...vec([[4, I32]]), ...body];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(Array.from({ length: 7 }, () => [I32])), ...vec([[I32]])]])), // (i32 x7) -> i32
-    ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, 1]])), // memory: min 1 page
-    ...section(7, vec([[...name('memory'), 0x02, 0], [...name('scan'), 0x00, 0]])),
-    ...section(10, vec([[...uleb(code.length), ...code]])),
-  ]);
-}
-
 let scanner: CriScanner | null | undefined;
 
 /** The scanner, compiled on first use; null where WebAssembly SIMD is missing or BERTH_CRI_SCAN_WASM=0 (the JavaScript path is used). */
@@ -151,7 +106,7 @@ export function criScanner(): CriScanner | null {
   if (scanner !== undefined) return scanner;
   if (process.env.BERTH_CRI_SCAN_WASM === '0') return (scanner = null);
   try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()));
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(oneFunctionModule('scan', 7, [[4, I32]], body)));
     const ex = instance.exports as unknown as CriScanner;
     scanner = { memory: ex.memory, scan: ex.scan };
   } catch {

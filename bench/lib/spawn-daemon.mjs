@@ -36,3 +36,17 @@ export function spawnDaemon(cmd, args, options) {
 export function normalPolicy(cmd, args) {
   return rt ? ['chrt', ['--other', '0', cmd, ...args]] : [cmd, args];
 }
+
+/**
+ * Stops the daemons a bench started, newest first: SIGTERM, SIGKILL after
+ * 20 s, each awaited (`exited`, a promise of its exit) before the next.
+ * Empties `started`.
+ */
+export async function stopDaemons(started) {
+  for (const d of started.splice(0).reverse()) {
+    try { process.kill(d.pid, 'SIGTERM'); } catch { /* gone */ }
+    const t = setTimeout(() => { try { process.kill(d.pid, 'SIGKILL'); } catch { /* gone */ } }, 20_000);
+    await d.exited;
+    clearTimeout(t);
+  }
+}

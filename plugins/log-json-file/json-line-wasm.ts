@@ -46,55 +46,25 @@
  * (SAFE_BYTE of json-log-line.ts, which the tests hold it to).
  */
 
+import {
+  BLOCK, BR, BR_IF, bump, END, GET, I32, i32, I32_ADD, I32_EQ, I32_EQZ, I32_GE_U, I32_LOAD8_U, I32_LT_U, I32_OR, I32_STORE16, I32_STORE8, I64_CONST, I64_STORE,
+  I8X16_EQ, I8X16_LT_S, I8X16_LT_U, IF, LOOP, mem, MEMORY_COPY, oneFunctionModule, RETURN, SET, SIMD, sleb, TEE, V128, V128_ANY_TRUE, V128_CONST,
+  V128_LOAD, V128_OR, V128_STORE, VOID,
+} from '../../lib/wasm-asm.js';
+
 export interface LineEncoder {
   memory: WebAssembly.Memory;
   /** Writes line (dst, src, len, tail, tailLen, newline); the end of what it wrote, or -1 when the body needs escaping. */
   line(dst: number, src: number, len: number, tail: number, tailLen: number, newline: number): number;
 }
 
-// Opcodes used (core, SIMD 0xfd-prefixed, bulk memory 0xfc-prefixed).
-const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, RETURN = 0x0f, VOID = 0x40;
-const GET = 0x20, SET = 0x21, TEE = 0x22;
-const I32_LOAD8_U = 0x2d, I64_STORE = 0x37, I32_STORE8 = 0x3a, I32_STORE16 = 0x3b;
-const I32_CONST = 0x41, I64_CONST = 0x42, I32_EQZ = 0x45, I32_EQ = 0x46, I32_LT_U = 0x49, I32_GE_U = 0x4f;
-const I32_ADD = 0x6a, I32_SUB = 0x6b, I32_OR = 0x72;
-const SIMD = 0xfd, V128_LOAD = 0x00, V128_STORE = 0x0b, V128_CONST = 0x0c;
-const I8X16_EQ = 0x23, I8X16_LT_S = 0x25, I8X16_LT_U = 0x26, V128_OR = 0x50, V128_ANY_TRUE = 0x53;
-const MEMORY_COPY = [0xfc, 0x0a, 0x00, 0x00];
-
 // Locals: params 0-5, then $v (v128) and $b (i32).
 const DST = 0, SRC = 1, LEN = 2, TAIL = 3, TLEN = 4, NL = 5, V = 6, B = 7;
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: bigint): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = Number(n & 0x7fn);
-    n >>= 7n;
-    const done = (n === 0n && (byte & 0x40) === 0) || (n === -1n && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return out;
-  }
-}
-
-const i32 = (n: number) => [I32_CONST, ...sleb(BigInt(n))];
 const splat = (byte: number) => [SIMD, V128_CONST, ...new Array<number>(16).fill(byte)];
-const mem = [0x00, 0x00]; // memarg: align 1, offset 0
 /** `$v` compared with a splatted byte by `op` (a lane mask). */
 const cmp = (op: number, byte: number) => [GET, V, ...splat(byte), SIMD, op];
 const vor = [SIMD, V128_OR];
-/** Adds `n` to local `l`. */
-const bump = (l: number, n: number) => [GET, l, ...i32(n), I32_ADD, SET, l];
 /** Is the i32 on the stack (tee'd to $b) unsafe: leaves a boolean. */
 const unsafeByte = [
   TEE, B, ...i32(0x20), I32_LT_U,
@@ -131,26 +101,6 @@ const body = [
   END,
 ];
 
-function section(id: number, bytes: number[]): number[] {
-  return [id, ...uleb(bytes.length), ...bytes];
-}
-
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-  const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'latin1')];
-  const I32 = 0x7f, V128 = 0x7b;
-  const locals = vec([[1, V128], [1, I32]]);
-  const code = [...locals, ...body];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])]])), // type: (i32 x6) -> i32
-    ...section(3, vec([[0]])), // function 0 has type 0
-    ...section(5, vec([[0x00, 1]])), // memory: min 1 page, no max
-    ...section(7, vec([[...name('memory'), 0x02, 0], [...name('line'), 0x00, 0]])), // exports
-    ...section(10, vec([[...uleb(code.length), ...code]])),
-  ]);
-}
-
 let encoder: LineEncoder | null | undefined;
 
 /** The encoder, compiled on first use; null where WebAssembly SIMD is not available (the JavaScript path is used). */
@@ -158,7 +108,7 @@ export function lineEncoder(): LineEncoder | null {
   if (encoder !== undefined) return encoder;
   if (process.env.BERTH_JSON_LOG_WASM === '0') return (encoder = null);
   try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()));
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(oneFunctionModule('line', 6, [[1, V128], [1, I32]], body)));
     const ex = instance.exports as unknown as LineEncoder;
     encoder = { memory: ex.memory, line: ex.line };
   } catch {
