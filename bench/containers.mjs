@@ -406,6 +406,7 @@ async function benchLifecycleRounds() {
   for (const b of builds) {
     const [cpu, main, threads] = [median(b.cpu), median(b.main), median(b.threads)];
     console.log(`  ${b.name.padEnd(40)} ${median(b.rates).toFixed(1).padStart(6)}/s   ${cpu.toFixed(1)} = ${main.toFixed(1)} + ${threads.toFixed(1)} + ${(cpu - main - threads).toFixed(1)}   (rounds: ${b.rates.map((x) => x.toFixed(1)).join(' ')})`);
+    console.log(`      CPU per round: ${b.cpu.map((x) => x.toFixed(1)).join(" ")}`);
   }
   const [a, b] = builds;
   console.log(`  this build / compare: rate ${(median(a.rates) / median(b.rates)).toFixed(2)}x, CPU per container ${(median(a.cpu) / median(b.cpu)).toFixed(2)}x`);

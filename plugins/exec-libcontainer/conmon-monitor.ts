@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SystemError } from '../../kernel/index.js';
 import { runtimeMessage } from './runc-cli.js';
@@ -108,7 +109,7 @@ function parseSync(line: string): SyncMessage {
 
 /** conmon forked by the long-lived spawn helper (no fork of the daemon; see spawn-helper.ts). */
 async function viaHelper(o: MonitorLaunch, args: string[], env: Record<string, string>): Promise<SyncMessage> {
-  const r = await spawnHelper.run(o.conmonPath, args, o.dir, env).catch((err: Error) => {
+  const r = await spawnHelper.run(o.conmonPath, args, o.dir, env, sealedRuntime(o.runtimePath)).catch((err: Error) => {
     throw new SystemError(`conmon: ${err.message}`, { cause: err });
   });
   const text = r.fd3.toString('utf8');
@@ -118,6 +119,19 @@ async function viaHelper(o: MonitorLaunch, args: string[], env: Record<string, s
     throw new RuntimeCreateError(`conmon failed: ${stderr || (r.signal !== null ? `signal ${r.signal}` : `exit status ${r.code}`)}`);
   }
   return parseSync(text.slice(0, nl));
+}
+
+/**
+ * runc is handed to conmon as the spawn helper's sealed memfd copy of it
+ * (spawn-helper.ts): `runc init`, which runc starts as /proc/self/exe, then
+ * finds itself already in a sealed memfd and skips the protection it
+ * otherwise sets up for every container against a container overwriting the
+ * runc binary (a bind mount of itself, remounted read-only, opened,
+ * unmounted, and a second execve) — the same protection, made once. Other
+ * runtimes (crun has no such step) are run from their path.
+ */
+function sealedRuntime(runtimePath: string): string[] {
+  return basename(runtimePath) === 'runc' ? [runtimePath] : [];
 }
 
 /** conmon spawned by the daemon itself (no perl, or BERTH_SPAWN_HELPER=0). */

@@ -10,8 +10,8 @@ import { PerlHelper } from '../../lib/perl-helper.js';
  * lifecycle bench. The helper is a few MiB, so its fork is cheap, and the
  * daemon's thread never waits for it.
  *
- * One request per line: `s <id> <cwd> <env count> <env…> <path> <argv…>`
- * (hex fields). The child gets /dev/null on stdin and stdout, a pipe on
+ * One request per line: `s <id> <cwd> <env count> <env…> <sealed count>
+ * <sealed…> <path> <argv…>` (hex fields). The child gets /dev/null on stdin and stdout, a pipe on
  * stderr and another on fd 3 (conmon's sync pipe, `_OCI_SYNCPIPE=3`). The
  * helper collects stderr until EOF and fd 3 up to its first line (or EOF),
  * reaps the child, and answers
@@ -19,6 +19,22 @@ import { PerlHelper } from '../../lib/perl-helper.js';
  * `s<signal>`), so nothing but bytes crosses the pipe (Node cannot pass
  * file descriptors). Children are served side by side (select loop), and
  * answers come in the order children finish.
+ *
+ * Sealed copies: every argument equal to one of the request's `sealed`
+ * paths is replaced by `/proc/<helper pid>/fd/<n>`, a memfd holding a copy
+ * of that file sealed against any change (F_SEAL_SEAL|SHRINK|GROW|WRITE),
+ * made once and made again when the file changes (its device, inode, size,
+ * mtime or ctime). conmon is handed runc that way (conmon-monitor.ts):
+ * runc's `runc init` must not run from the host's binary, which a container
+ * could overwrite through /proc/self/exe (CVE-2019-5736), so when it is not
+ * running from a sealed memfd it re-executes itself from a read-only bind
+ * mount of itself made for each container (mount, remount, open, umount,
+ * unlink, a second execve of the 9 MB binary) or from a fresh memfd copy.
+ * From a sealed memfd it does neither: runc checks exactly these seals and
+ * says sharing one is safe ("you cannot write to a sealed memfd no matter
+ * what"). A copy replaced by a newer one is closed a minute later, when no
+ * conmon can still be about to exec it. Where memfd_create's number is not
+ * known, or the copy fails, the argument is left as it was.
  *
  * Its lifecycle is lib/perl-helper.ts's (shared with the mount helper):
  * started on first use, ended when its stdin closes, restarted if it dies;
@@ -44,10 +60,48 @@ sub answer {
   print join(' ', $k->{id}, $s, unpack('H*', $k->{syncbuf}), unpack('H*', $k->{errbuf})) . "\n";
   delete $kids{$pid};
 }
+# memfd_create(2) by architecture (x86_64; the asm-generic number elsewhere); 0: no sealed copies.
+my %MEMFD_NR = (x86_64 => 319, aarch64 => 279, riscv64 => 279, loongarch64 => 279);
+my $memfd_nr = $MEMFD_NR{(POSIX::uname())[4]} // 0;
+my %sealed; my @retired;
+sub sealed_copy {
+  my ($path) = @_;
+  my @st = stat($path) or return undef;
+  my $key = join(':', @st[0, 1, 7, 9, 10]);
+  my $s = $sealed{$path};
+  return $s->{proc} if $s && $s->{key} eq $key;
+  return undef unless $memfd_nr;
+  my $name = $path; $name =~ s{.*/}{};
+  my $fd = syscall($memfd_nr, $name, 3); # MFD_CLOEXEC | MFD_ALLOW_SEALING
+  return undef if $fd < 0;
+  open(my $m, '+<&=', $fd) or do { POSIX::close($fd); return undef; };
+  open(my $src, '<', $path) or return undef;
+  binmode($src); binmode($m);
+  my $total = 0;
+  while (1) {
+    my $r = sysread($src, my $buf, 1 << 20);
+    return undef unless defined $r;
+    last if $r == 0;
+    for (my $off = 0; $off < $r;) { my $w = syswrite($m, $buf, $r - $off, $off); return undef unless $w; $off += $w; }
+    $total += $r;
+  }
+  close($src);
+  # F_ADD_SEALS (1033): F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE, runc's RUNC_MEMFD_SEALS.
+  return undef unless $total == $st[7] && fcntl($m, 1033, 15);
+  push(@retired, [$s->{fh}, time() + 60]) if $s;
+  $sealed{$path} = { fh => $m, key => $key, proc => "/proc/$$/fd/$fd" };
+  return $sealed{$path}{proc};
+}
 sub start {
   my ($id, @f) = @_;
   my @a = map { pack('H*', $_) } @f;
   my $cwd = shift @a; my $n = shift @a; my @env = splice(@a, 0, $n);
+  my $ns = shift @a; my @seal = splice(@a, 0, $ns);
+  @retired = grep { $_->[1] > time() || !close($_->[0]) } @retired;
+  for my $p (@seal) {
+    my $copy = sealed_copy($p);
+    @a = map { $_ eq $p ? $copy : $_ } @a if defined $copy;
+  }
   my $path = $a[0];
   pipe(my $sr, my $sw) or do { print "$id e127 \n"; return; };
   pipe(my $er, my $ew) or do { print "$id e127 \n"; return; };
@@ -131,11 +185,14 @@ class SpawnHelper extends PerlHelper {
     });
   }
 
-  /** Runs `path argv…` in `cwd` with exactly `env`, and resolves when it has exited and closed fd 3 and stderr. */
-  run(path: string, argv: string[], cwd: string, env: Record<string, string>): Promise<SpawnResult> {
+  /**
+   * Runs `path argv…` in `cwd` with exactly `env`, and resolves when it has exited and closed fd 3 and stderr.
+   * Arguments equal to one of `sealed` are replaced by the helper's sealed copy of that file (see above).
+   */
+  run(path: string, argv: string[], cwd: string, env: Record<string, string>, sealed: string[] = []): Promise<SpawnResult> {
     if (!this.running && !this.available()) return Promise.reject(new Error('spawn helper: not available (no perl, or BERTH_SPAWN_HELPER=0)'));
     const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-    const fields = [cwd, String(envList.length), ...envList, path, ...argv].map(hex);
+    const fields = [cwd, String(envList.length), ...envList, String(sealed.length), ...sealed, path, ...argv].map(hex);
     return this.request((id) => `s ${id} ${fields.join(' ')}`).then((line) => {
       const [, status = '', fd3 = '', stderr = ''] = line.split(' ');
       const n = Number(status.slice(1));

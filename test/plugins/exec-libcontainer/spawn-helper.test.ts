@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { mkdtemp, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnHelper } from '../../../plugins/exec-libcontainer/spawn-helper.js';
@@ -38,6 +38,47 @@ describe('exec-libcontainer spawn helper (children forked by a long-lived helper
     assert.equal(r.code, 0);
     assert.equal(r.fd3.toString(), '{"data": 42}\n');
     assert.ok(Date.now() - t0 < 4000, 'did not wait for the background process');
+  });
+
+  it('hands a sealed memfd copy of a file in place of its path, made again when the file changes', async () => {
+    const d = await realpath(await mkdtemp(join(tmpdir(), 'berth-spawn-helper-')));
+    dirs.push(d);
+    const bin = join(d, 'runc');
+    await writeFile(bin, 'first version\n');
+    // The child reports what it was given: the path, what it names, the seals on it (F_GET_SEALS,
+    // through perl), and the content; then whether a write to it is refused.
+    const probe = [
+      '-c',
+      'p=$1; echo "$p" >&3; readlink "$p" >&3; perl -e \'open(F, "<", $ARGV[0]) or die; print fcntl(F, 1034, 0), "\\n"\' "$p" >&3; cat "$p" >&3; ' +
+        '(echo x >> "$p") 2>/dev/null && echo writable >&3 || echo refused >&3',
+      'sh',
+      bin,
+    ];
+    const ask = async () => {
+      const r = await spawnHelper.run(SH, probe, '/', { PATH: '/usr/bin:/bin' }, [bin]);
+      assert.equal(r.code, 0, r.stderr.toString());
+      const [path, target, seals, content, write] = r.fd3.toString().split('\n');
+      return { path, target, seals, content, write };
+    };
+    const one = await ask();
+    assert.match(one.path!, new RegExp(`^/proc/${spawnHelper.pid}/fd/\\d+$`));
+    assert.match(one.target!, /^\/memfd:runc/);
+    // F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: what runc checks to trust the copy.
+    assert.equal(one.seals, '15');
+    assert.equal(one.content, 'first version');
+    assert.equal(one.write, 'refused');
+    // Unchanged file: the same copy.
+    assert.equal((await ask()).path, one.path);
+    // A new version of the file (replaced by a rename, as a package upgrade does): a new copy of it.
+    await writeFile(`${bin}.new`, 'second version\n');
+    await rename(`${bin}.new`, bin);
+    const two = await ask();
+    assert.notEqual(two.path, one.path);
+    assert.equal(two.content, 'second version');
+    assert.equal(two.seals, '15');
+    // Arguments that are not a sealed path, and a request without any, are passed as they are.
+    const plain = await spawnHelper.run(SH, ['-c', 'echo "$1" >&3', 'sh', bin], '/', {});
+    assert.equal(plain.fd3.toString(), `${bin}\n`);
   });
 
   it('a command that cannot be executed exits 127 with the reason on stderr', async () => {
