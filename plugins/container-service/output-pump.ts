@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { open, stat, truncate } from 'node:fs/promises';
+import { open, stat, truncate, type FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { LOG_LINE_PARTIAL, LOG_LINE_STDERR, type ContainerLogger, type LogLineBatch } from '../../kernel/index.js';
 import { CriTimeCache, scanCriLines } from '../../lib/cri-log.js';
@@ -22,7 +22,19 @@ export interface OutputSubscriber {
  * the file, so the container never blocks on us.
  */
 export class OutputPump {
-  private carry: Buffer = Buffer.alloc(0);
+  /**
+   * Where the next read goes: what the last read's buffer has left after
+   * its last complete line, starting with the torn line it ended in
+   * (`carried` bytes), so a read of a few KB does not cost a buffer of
+   * READ_SIZE, and the torn line is not copied. The bytes before it are
+   * the clients' (views of them may still sit in their sockets): never
+   * written into again.
+   */
+  private window: Buffer = Buffer.alloc(0);
+  private carried = 0;
+  /** The spool, kept open between drains (no open and close per wake), and its inode. */
+  private fh?: FileHandle;
+  private ino = -1;
   /** Each subscriber with the signal its removal fires: a write waiting on that client gives up then. */
   private readonly subscribers = new Map<OutputSubscriber, AbortController>();
   /** Fired by stop(): no write waits on a client any more. */
@@ -105,6 +117,7 @@ export class OutputPump {
       const logged = await this.opts.logger?.flush().then(() => true, () => false) ?? true;
       if (!this.stopped && drained && logged) await this.discardSpool();
     } finally {
+      await this.closeSpool();
       this.watcher?.close();
       clearInterval(this.timer);
       for (const s of this.subscribers.keys()) s.end();
@@ -128,32 +141,70 @@ export class OutputPump {
   }
 
   private async drain(): Promise<void> {
-    const size = await stat(this.path).then((s) => s.size, () => 0);
-    if (size < this.offset) this.offset = 0; // the spool was reopened
-    if (size === this.offset) return;
-    const fh = await open(this.path, 'r');
-    try {
-      while (!this.stopped) {
-        // A new buffer per read, read into after the torn line the last read left (no concat per read):
-        // attached clients are handed views into it (see deliver), which their sockets may still hold.
-        const carried = this.carry.length;
-        const buf = Buffer.allocUnsafe(carried + READ_SIZE);
-        this.carry.copy(buf, 0);
-        const { bytesRead } = await fh.read(buf, carried, buf.length - carried, this.offset);
-        if (bytesRead === 0) break;
-        const len = carried + bytesRead;
-        const batch = newLineBatch(buf, 4096);
-        const consumed = scanCriLines(buf, len, batch, this.times);
-        this.carry = Buffer.from(buf.subarray(consumed, len));
-        await this.deliver(batch);
-        this.offset += bytesRead;
+    const fh = this.fh ?? (await this.openSpool());
+    if (!fh) return;
+    while (!this.stopped) {
+      let buf = this.window;
+      const carried = this.carried;
+      if (buf.length - carried < MIN_READ) {
+        buf = Buffer.allocUnsafe(carried + READ_SIZE);
+        this.window.copy(buf, 0, 0, carried);
       }
-    } finally {
-      await fh.close();
+      const want = buf.length - carried;
+      const { bytesRead } = await this.fh!.read(buf, carried, want, this.offset);
+      if (bytesRead === 0) {
+        if (await this.spoolReplaced()) continue;
+        break;
+      }
+      const len = carried + bytesRead;
+      const batch = newLineBatch(buf, 4096);
+      const consumed = scanCriLines(buf, len, batch, this.times);
+      this.window = buf.subarray(consumed);
+      this.carried = len - consumed;
+      await this.deliver(batch);
+      this.offset += bytesRead;
+      // Short: the end of what the monitor has written (no read of nothing to find it).
+      if (bytesRead < want) break;
     }
+    // A buffer too full for the next read is not kept while the pump waits (only its torn line is).
+    if (this.window.length - this.carried < MIN_READ) this.window = Buffer.from(this.window.subarray(0, this.carried));
     // The offset is saved only for lines the log has on disk: a crash then repeats lines, never loses them.
     await this.opts.logger?.flush().catch(() => undefined);
-    this.opts.onOffset?.(this.offset - this.carry.length);
+    this.opts.onOffset?.(this.offset - this.carried);
+  }
+
+  /** Opens the spool; undefined while it is not there yet. */
+  private async openSpool(): Promise<FileHandle | undefined> {
+    const fh = await open(this.path, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!fh) return undefined;
+    this.ino = (await fh.stat().catch(async (err: unknown) => { await fh.close(); throw err; })).ino;
+    this.fh = fh;
+    return fh;
+  }
+
+  /**
+   * The file held open has nothing past the offset: is it still the spool,
+   * and as long as what was read? The monitor reopens its log by renaming a
+   * new file over it (conmon's log reopen), and a spool cut short starts
+   * over: either is read from its start (a torn line of the old one is
+   * dropped, nothing can end it). True when reading goes on in a new file.
+   */
+  private async spoolReplaced(): Promise<boolean> {
+    const st = await stat(this.path).catch(() => undefined);
+    if (!st || (st.ino === this.ino && st.size >= this.offset)) return false;
+    await this.closeSpool();
+    this.offset = 0;
+    this.carried = 0;
+    return (await this.openSpool()) !== undefined;
+  }
+
+  private async closeSpool(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close().catch(() => undefined);
   }
 
   /**
@@ -221,8 +272,10 @@ function writable(sink: Writable, ...signals: AbortSignal[]): Promise<void> {
   });
 }
 
-/** How much of the spool one read takes. */
+/** How much of the spool one read into a new buffer takes. */
 const READ_SIZE = 256 * 1024;
+/** A read goes into the rest of the last buffer while that has room for this much. */
+const MIN_READ = 64 * 1024;
 
 /**
  * Drops the lines the log already holds (see skipLogged) from the front of a

@@ -304,4 +304,51 @@ describe('spool lines in batches', () => {
     await new OutputPump(failed, 0, { terminal: false, logger: c.logger }).finish();
     assert.equal(readFileSync(failed, 'latin1'), text);
   });
+
+  it('reads small appends into the rest of one buffer, the clients\' earlier bytes intact, and a replacing file longer than what was read from its start', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-pumpwindow-'));
+    dirs.push(dir);
+    const spool = join(dir, 'output.log');
+    await writeFile(spool, '');
+    const out = new Collect();
+    const offsets: number[] = [];
+    const pump = new OutputPump(spool, 0, { terminal: false, onOffset: (n) => offsets.push(n) });
+    pump.subscribe({ stdout: out, end: () => undefined });
+    const until = async (want: string) => {
+      for (let t = 0; t < 600 && out.bytes().toString('latin1') !== want; t++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(out.bytes().toString('latin1'), want);
+    };
+    let want = '';
+    let spoolBytes = 0;
+    let prevTail = '';
+    try {
+      for (let i = 0; i < 40; i++) {
+        // Each append ends inside a line: the torn part waits at the front of the next read's room.
+        const full = `2026-11-27T19:00:00Z stdout F append ${i} ${'w'.repeat(i * 13)}\n`;
+        const cut = 25 + (i % 7);
+        await appendFile(spool, i === 0 ? full.slice(0, cut) : `${prevTail}${full.slice(0, cut)}`);
+        spoolBytes += (i === 0 ? 0 : prevTail.length) + cut;
+        prevTail = full.slice(cut);
+        if (i > 0) {
+          want += `append ${i - 1} ${'w'.repeat((i - 1) * 13)}\n`;
+          await until(want);
+        }
+      }
+      await appendFile(spool, prevTail);
+      want += `append 39 ${'w'.repeat(39 * 13)}\n`;
+      await until(want);
+      assert.equal(offsets.at(-1), spoolBytes + prevTail.length, 'the offset saved covers every complete line');
+      const buffers = new Set(out.chunks.map((c) => c.buffer));
+      assert.ok(buffers.size < out.chunks.length / 4, `small reads share buffers (${buffers.size} for ${out.chunks.length} reads)`);
+      // A new file renamed over the spool, longer than what was read of the old one: read from its start.
+      const replacement = Array.from({ length: 1000 }, (_, i) => `2026-11-27T19:00:01Z stdout F new ${i}\n`).join('');
+      assert.ok(replacement.length > spoolBytes);
+      await writeFile(`${spool}.new`, replacement);
+      await rename(`${spool}.new`, spool);
+      want += Array.from({ length: 1000 }, (_, i) => `new ${i}\n`).join('');
+      await until(want);
+    } finally {
+      await pump.finish();
+    }
+  });
 });
