@@ -3,7 +3,7 @@ import { open, stat, truncate, type FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { LOG_LINE_PARTIAL, LOG_LINE_STDERR, type ContainerLogger, type LogLineBatch } from '../../kernel/index.js';
 import { CriTimeCache, scanCriLines } from '../../lib/cri-log.js';
-import { lineEntry, newLineBatch } from '../../lib/log-line-batch.js';
+import { lineEntry, newLineBatch, resetLineBatch } from '../../lib/log-line-batch.js';
 
 /** An attached client's output side. `end` is called when the container's output ends (it stopped). */
 export interface OutputSubscriber {
@@ -35,6 +35,7 @@ export class OutputPump {
   /** The spool, kept open between drains (no open and close per wake), and its inode. */
   private fh?: FileHandle;
   private ino = -1;
+  private lines?: LogLineBatch;
   /** Each subscriber with the signal its removal fires: a write waiting on that client gives up then. */
   private readonly subscribers = new Map<OutputSubscriber, AbortController>();
   /** Fired by stop(): no write waits on a client any more. */
@@ -157,7 +158,8 @@ export class OutputPump {
         break;
       }
       const len = carried + bytesRead;
-      const batch = newLineBatch(buf, 4096);
+      // One batch for every read: a logger uses it only during writeBatch (ContainerLogger).
+      const batch = this.lines ? resetLineBatch(this.lines, buf) : (this.lines = newLineBatch(buf, 4096));
       const consumed = scanCriLines(buf, len, batch, this.times);
       this.window = buf.subarray(consumed);
       this.carried = len - consumed;

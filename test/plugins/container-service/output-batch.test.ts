@@ -231,6 +231,8 @@ describe('spool lines in batches', () => {
     const out = new Collect();
     const seenAtEncode: number[] = [];
     let logged = 0;
+    const batches = new Set<LogLineBatch>();
+    const arrays = new Set<ArrayBufferLike>();
     const logger: ContainerLogger = {
       path: '',
       write: () => { throw new Error('the pump writes batches'); },
@@ -240,6 +242,8 @@ describe('spool lines in batches', () => {
         const last = b.data.toString('latin1', b.start[b.count - 1], b.end[b.count - 1]);
         seenAtEncode.push(got.endsWith(`${last}\n`) ? 1 : 0);
         logged += b.count;
+        batches.add(b);
+        arrays.add(b.start.buffer);
       },
       flush: async () => undefined,
       close: async () => undefined,
@@ -251,6 +255,8 @@ describe('spool lines in batches', () => {
     assert.equal(logged, n);
     assert.ok(seenAtEncode.length > 2, `several reads (${seenAtEncode.length})`);
     assert.ok(seenAtEncode.every((x) => x === 1), 'each batch reached the client before its encoding');
+    assert.equal(batches.size, 1, 'one batch object for every read');
+    assert.ok(arrays.size <= 2, `its arrays kept from read to read (${arrays.size} for ${seenAtEncode.length} reads)`);
     const want = Array.from({ length: n }, (_, i) => `line ${i} ${'y'.repeat(90)}\n`).join('');
     assert.equal(out.bytes().toString('latin1'), want, 'byte for byte, chunks kept from earlier reads intact');
   });
