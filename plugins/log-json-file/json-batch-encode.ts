@@ -21,9 +21,9 @@ const LOG_OPEN = Buffer.from('{"log":"');
  * goes through escapeInto either way. The fields after `log` are the same
  * for every line of one time and stream: they are encoded once per batch.
  */
-export function marshalBatch(batch: LogLineBatch, attrsJson?: string): EncodedLines {
+export function marshalBatch(batch: LogLineBatch, attrsJson?: string, alloc: (size: number) => Buffer = Buffer.allocUnsafe): EncodedLines {
   const enc = batch.count > 0 ? lineEncoder() : null;
-  return enc ? marshalBatchWasm(batch, attrsJson, enc) : marshalBatchJs(batch, attrsJson);
+  return enc ? marshalBatchWasm(batch, attrsJson, enc, alloc) : marshalBatchJs(batch, attrsJson);
 }
 
 /** The tail of line i (the fields after `log`, and the newline), and its key (same key, same bytes). */
@@ -47,9 +47,10 @@ const PAGE = 65536;
 /**
  * marshalBatch with the SIMD line encoder. Its memory holds, per batch: the
  * batch's tails, a copy of the bytes its lines span, then the encoded lines,
- * which are copied out into the buffer returned (one copy per batch).
+ * which are copied out into the buffer returned (one copy per batch), which
+ * `alloc` gives (the log writer's reused room, see LogFileWriter.room).
  */
-function marshalBatchWasm(batch: LogLineBatch, attrsJson: string | undefined, enc: LineEncoder): EncodedLines {
+function marshalBatchWasm(batch: LogLineBatch, attrsJson: string | undefined, enc: LineEncoder, alloc: (size: number) => Buffer): EncodedLines {
   const { data, start, end, flags, count } = batch;
   let lo = 0x7fffffff;
   let hi = 0;
@@ -134,7 +135,7 @@ function marshalBatchWasm(batch: LogLineBatch, attrsJson: string | undefined, en
       mem = Buffer.from(memory.buffer);
     }
   }
-  const out = Buffer.allocUnsafe(o - outAt);
+  const out = alloc(o - outAt);
   mem.copy(out, 0, outAt, o);
   return { data: out, ends, count };
 }

@@ -36,7 +36,7 @@ class JsonFileLogger implements ContainerLogger {
 
   /** The batch encoded into one buffer during the call (its lines are views the caller reuses). */
   writeBatch(batch: LogLineBatch): void {
-    const { data, ends, count } = marshalBatch(batch, this.attrsJson);
+    const { data, ends, count } = marshalBatch(batch, this.attrsJson, this.writer.room);
     const { times, timeIndex } = batch;
     const lastTimes = times.length === 1 ? undefined : timeIndex.slice(0, count);
     const only = times[0]!;

@@ -25,6 +25,9 @@ export class LogFileWriter {
   private lastTime: LogStamp = 0n;
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
+  /** Where `room` carves encoded batches from, and how much of it is taken. */
+  private arena: Buffer | undefined;
+  private arenaUsed = 0;
 
   private constructor(
     readonly path: string,
@@ -61,6 +64,27 @@ export class LogFileWriter {
     this.queue.push({ data, time: timeOf(count - 1), ends, count, timeOf });
     this.draining ??= this.drain();
   }
+
+  /**
+   * `size` bytes for the caller to fill with encoded lines and queue
+   * (writeLines) before it returns. Big batches share one arena, which
+   * starts over once everything carved from it is written (the pump
+   * flushes after each wake): a chatty container's log costs no new memory
+   * per batch, where a buffer per batch was memory outside the JavaScript
+   * heap whose volume sets how often V8 runs a full GC. Small ones, and
+   * ones bigger than the arena, get their own buffer.
+   */
+  readonly room = (size: number): Buffer => {
+    if (size < ARENA_MIN_PIECE || size > ARENA_SIZE) return Buffer.allocUnsafe(size);
+    if (this.queue.length === 0 && this.draining === undefined) this.arenaUsed = 0; // nothing carved is still to write
+    if (!this.arena || this.arenaUsed + size > this.arena.length) {
+      this.arena = Buffer.allocUnsafe(ARENA_SIZE); // the old one is left to the writes that still hold pieces of it
+      this.arenaUsed = 0;
+    }
+    const piece = this.arena.subarray(this.arenaUsed, this.arenaUsed + size);
+    this.arenaUsed += size;
+    return piece;
+  };
 
   /** Resolves when everything queued is written; rejects once with a write error that happened since. */
   async flush(): Promise<void> {
@@ -174,6 +198,11 @@ export class LogFileWriter {
     }
   }
 }
+
+/** The writer's arena for encoded batches (see room): a few reads' worth of a chatty container's log. */
+const ARENA_SIZE = 1 << 20;
+/** Below this a batch gets its own buffer (no arena for a quiet container). */
+const ARENA_MIN_PIECE = 16 * 1024;
 
 /** Encoded lines waiting for the drain: one line, or `count` lines ending at `ends`. */
 interface QueuedWrite {

@@ -73,6 +73,35 @@ describe('json-file writer and rotation', () => {
     assert.deepEqual(logLines(await readFile(path, 'utf8')), ['6']);
   });
 
+  it('carves big batches from one arena, never over a piece still queued, and starts it over once all is written', async () => {
+    const w = await LogFileWriter.open(path, { maxSize: -1, maxFiles: 1, compress: false }, silentLogger);
+    const want: Buffer[] = [];
+    let n = 0;
+    /** A batch of `lines` 100-byte lines filled into room from the writer, queued as one. */
+    const batch = (lines: number): Buffer => {
+      const piece = w.room(lines * 100);
+      const ends = new Uint32Array(lines);
+      for (let k = 0; k < lines; k++) { const l = line(n++); l.data.copy(piece, k * 100); ends[k] = (k + 1) * 100; }
+      want.push(Buffer.from(piece));
+      w.writeLines(piece, ends, lines, () => T0);
+      return piece;
+    };
+    // Many batches queued while the first writes are in flight: each gets its own bytes of the arena (or a new one).
+    const pieces = Array.from({ length: 40 }, () => batch(300));
+    assert.ok(new Set(pieces.map((p) => p.buffer)).size < pieces.length / 2, 'batches share arenas');
+    await w.flush();
+    // Idle again: the next batches start at the arena's front.
+    const a = batch(200);
+    await w.flush();
+    const b = batch(200);
+    assert.equal(a.buffer, b.buffer);
+    assert.equal(a.byteOffset, b.byteOffset, 'the arena starts over once everything carved from it is written');
+    // A small batch gets a buffer of its own.
+    assert.notEqual(w.room(1000).buffer, b.buffer);
+    await w.close();
+    assert.deepEqual(await readFile(path), Buffer.concat(want));
+  });
+
   it('with max-file 1 a full file is replaced, not kept', async () => {
     const w = await LogFileWriter.open(path, { maxSize: 150, maxFiles: 1, compress: false }, silentLogger);
     for (let i = 0; i < 5; i++) { const l = line(i); w.write(l.data, l.time); }
