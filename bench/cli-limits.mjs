@@ -26,6 +26,7 @@ import { createServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { args, opt } from './lib/options.mjs';
+import { median } from './lib/stats.mjs';
 
 const runs = Number(opt('--runs', 10)) || 10;
 const SECTIONS = ['run', 'exec', 'logs'];
@@ -140,7 +141,6 @@ function time(cmd, env) {
   });
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const dir = mkdtempSync(join(tmpdir(), 'berth-cli-limits-'));
 let n = 0;
 /** Starts a do-nothing server, runs `cmd` N times against it, checks each output. */

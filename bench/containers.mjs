@@ -49,6 +49,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { median } from './lib/stats.mjs';
 
 const runs = Number(opt('--runs', 10)) || 10;
 const withDockerd = !args.includes('--no-dockerd') && spawnSync('sh', ['-c', 'command -v dockerd']).status === 0;
@@ -72,7 +73,6 @@ function sh(cmd, argv, opts = {}) {
   return r.stdout;
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const ms = (fn) => { const t0 = performance.now(); fn(); return performance.now() - t0; };
 
 // --- the rootfs, as a tar for the daemons and a bundle for runc ---------------------

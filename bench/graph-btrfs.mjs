@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { median } from './lib/stats.mjs';
 
 const dist = new URL('../dist/', import.meta.url);
 const { BtrfsDriver } = await import(new URL('plugins/graph-btrfs/btrfs-driver.js', dist));
@@ -37,7 +38,6 @@ try {
   }
   const tar = join(work, 'layer.tar');
   execFileSync('tar', ['-C', src, '-cf', tar, '.']);
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const t = { tarx: [], btrfs: { apply: [], child: [], remove: [] }, vfs: { apply: [], child: [], remove: [] } };
   const time = async (fn) => { execFileSync('sync'); const t0 = performance.now(); await fn(); return performance.now() - t0; };
   for (let r = 0; r < RUNS; r++) {

@@ -8,9 +8,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { startContainerDaemon } from '../dist/test/e2e/containers/harness.js';
+import { median } from './lib/stats.mjs';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 9;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const c = await startContainerDaemon();
 const d = c.d;
 const time = (args) => {
