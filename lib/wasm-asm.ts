@@ -1,6 +1,6 @@
 /**
  * What berthd's hand-assembled WebAssembly functions (lib/cri-scan-wasm.ts,
- * plugins/log-json-file/json-line-wasm.ts) are written with: the opcodes
+ * plugins/log-json-file/json-line-wasm.ts, json-pack-wasm.ts) are written with: the opcodes
  * they use, LEB128 immediates, a few instruction shorthands, and the bytes
  * of a module made of one exported function over one exported memory.
  * There is no WebAssembly toolchain in the build.
@@ -9,9 +9,9 @@
 // Core opcodes.
 export const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, RETURN = 0x0f, VOID = 0x40;
 export const GET = 0x20, SET = 0x21, TEE = 0x22;
-export const I32_LOAD8_U = 0x2d, I32_STORE = 0x36, I64_STORE = 0x37, I32_STORE8 = 0x3a, I32_STORE16 = 0x3b;
-export const I32_CONST = 0x41, I64_CONST = 0x42, I32_EQZ = 0x45, I32_EQ = 0x46, I32_LT_U = 0x49, I32_GT_U = 0x4b, I32_GE_U = 0x4f;
-export const I32_CTZ = 0x68, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_AND = 0x71, I32_OR = 0x72, I32_SHL = 0x74;
+export const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_LOAD8_U = 0x2d, I32_LOAD16_U = 0x2f, I32_STORE = 0x36, I64_STORE = 0x37, I32_STORE8 = 0x3a, I32_STORE16 = 0x3b;
+export const I32_CONST = 0x41, I64_CONST = 0x42, I32_EQZ = 0x45, I32_EQ = 0x46, I32_NE = 0x47, I32_LT_U = 0x49, I32_GT_U = 0x4b, I32_GE_U = 0x4f, I64_NE = 0x52;
+export const I32_CTZ = 0x68, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_AND = 0x71, I32_OR = 0x72, I32_SHL = 0x74, I32_SHR_U = 0x76;
 // SIMD (0xfd-prefixed) and bulk memory (0xfc-prefixed).
 export const SIMD = 0xfd, V128_LOAD = 0x00, V128_STORE = 0x0b, V128_CONST = 0x0c;
 export const I8X16_EQ = 0x23, I8X16_LT_S = 0x25, I8X16_LT_U = 0x26, V128_OR = 0x50, V128_ANY_TRUE = 0x53, I8X16_ALL_TRUE = 0x63, I8X16_BITMASK = 0x64;

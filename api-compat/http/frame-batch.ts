@@ -1,3 +1,4 @@
+import { LOG_LINE_PARTIAL, type LogLineBatch } from '../../kernel/index.js';
 import { StdStream } from './stdcopy.js';
 
 /**
@@ -46,6 +47,20 @@ export class FrameBatch {
     o += data.copy(this.buf, o, start, end);
     if (newline) this.buf[o++] = 0x0a;
     this.used = o;
+  }
+
+  /** Whether `addFramed` takes this batch: lines a reader framed already (LogLineBatch.framed), without a TTY. */
+  takesFramed(b: LogLineBatch): boolean {
+    return !this.tty && b.framed === true && b.count > 0;
+  }
+
+  /** A framed batch's lines: one copy of the run, no work per line. */
+  addFramed(b: LogLineBatch): void {
+    const last = b.count - 1;
+    const from = b.start[0]! - 8;
+    const to = b.end[last]! + ((b.flags[last]! & LOG_LINE_PARTIAL) === 0 ? 1 : 0);
+    this.reserve(to - from);
+    this.used += b.data.copy(this.buf, this.used, from, to);
   }
 
   /** The encoded bytes so far, for the caller to keep; the batch starts over empty. */

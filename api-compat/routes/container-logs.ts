@@ -62,8 +62,15 @@ export function containerLogRoutes(router: Router, deps: ApiDeps): void {
       try {
         if (batches) {
           // Lines straight from the reader's blocks into frames: no entry, Buffer or Date per line.
+          // Lines the reader framed already (LogLineBatch.framed) go as they are when nothing is added to or taken from them.
+          const whole = stdout && stderr && !timestamps && !details;
           for await (const b of batches) {
             if (signal.aborted) break;
+            if (whole && batch.takesFramed(b)) {
+              batch.addFramed(b);
+              await sent();
+              continue;
+            }
             let lastTime = -1;
             let stamp = '';
             for (let i = 0; i < b.count; i++) {

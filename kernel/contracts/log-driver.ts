@@ -54,6 +54,16 @@ export interface LogLineBatch {
   times: bigint[];
   /** Line i's extra attributes (readers, when the log stores any). */
   attrs?: Array<Record<string, string> | undefined>;
+  /**
+   * Set by a reader that hands its lines out already framed as Docker's
+   * multiplexed stream frames them (stdcopy: stream byte 1 stdout / 2
+   * stderr, three zero bytes, the big-endian length of the line and its
+   * newline): each line preceded by its 8-byte header, a full line followed
+   * by its newline, lines back to back. `docker logs` without a TTY,
+   * timestamps or details then sends `data[start[0] - 8, end of the last
+   * line and its newline)` as it is, with no work per line.
+   */
+  framed?: boolean;
 }
 
 export interface LogReadOptions {

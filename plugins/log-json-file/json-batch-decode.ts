@@ -28,6 +28,9 @@ export class JsonLineDecoder {
   flags = 0;
   nano = 0n;
   attrs: Record<string, string> | undefined;
+  /** After a fast-path 'line': where its time text is (`data[timeStart, timeEnd)`); -1 after any other. */
+  timeStart = -1;
+  timeEnd = -1;
   /** After 'entry': a line whose decoded text is longer than the line (invalid raw UTF-8 replaced), as its own entry. */
   entry: LogEntry | undefined;
 
@@ -41,6 +44,7 @@ export class JsonLineDecoder {
 
   /** Line `data[s, e)` (no newline): 'line', 'entry', or 'skip' for a line that is not a log record. */
   decode(data: Buffer, s: number, e: number): 'line' | 'entry' | 'skip' {
+    this.timeStart = -1;
     if (e - s >= 40 && startsWith(data, s, LOG_OPEN)) {
       const fast = this.fast(data, s, e);
       if (fast !== 'slow') return fast;
@@ -132,6 +136,8 @@ export class JsonLineDecoder {
     if (nano === undefined) return 'skip';
     this.bodyStart = s + 8;
     this.bodyEnd = w;
+    this.timeStart = p + 9;
+    this.timeEnd = e - 2;
     this.flags = flags;
     this.nano = nano;
     this.attrs = attrs;

@@ -1,12 +1,12 @@
 import { statSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { LOG_LINE_PARTIAL, LOG_LINE_STDERR, type LogEntry, type LogLineBatch, type LogReadOptions } from '../../kernel/index.js';
-import { batchEntries, newLineBatch, pushLine } from '../../lib/log-line-batch.js';
+import type { LogEntry, LogLineBatch, LogReadOptions } from '../../kernel/index.js';
+import { batchEntries } from '../../lib/log-line-batch.js';
+import { BlockDecoder, type LineGate } from './block-decoder.js';
 import { compressedLastTime } from './gzip-extra.js';
-import { JsonLineDecoder } from './json-batch-decode.js';
 import { acquireHub, peekHub, releaseHub, type LogFileHub } from './log-file-hub.js';
 import { toNano } from './log-time.js';
-import { FileSource, GzipSource, LineScanner, tailStart, type LineBlock, type LogSource } from './log-sources.js';
+import { FileSource, GzipSource, LineScanner, tailStart, type LogSource } from './log-sources.js';
 
 /** How long a follow sleeps between checks when no writer in this process will wake it (another process writes). */
 const POLL_EXTERNAL_MS = 200;
@@ -18,7 +18,7 @@ const POLL_INTERNAL_MS = 1000;
  * at or after it (timestamps need not be monotonic, so later ones are never
  * dropped); the first entry after `until` ends the read.
  */
-class Forwarder {
+class Forwarder implements LineGate {
   constructor(private since: bigint | undefined, private readonly until: bigint | undefined) {}
 
   check(t: bigint): 'emit' | 'skip' | 'stop' {
@@ -85,7 +85,7 @@ async function* read(
       current = end ? await openMarked(path, maxFiles, end) : await openIfExists(path);
     });
     const scanner = new LineScanner();
-    const dec = new JsonLineDecoder();
+    const dec = new BlockDecoder();
     const cur = current ? new FileSource(current) : undefined;
     const curSize = cur ? (end && current ? end.size : await cur.size()) : 0;
     let pos = 0;
@@ -95,7 +95,7 @@ async function* read(
       if (cur) sources.push({ src: cur, end: curSize, final: false });
       for (const r of await tailRanges(sources, opts.tail ?? -1)) {
         for await (const block of scanner.blocks(r.src, r.start, r.end, r.final)) {
-          const { batches, stop } = decodeBlock(block, dec, fwd, {});
+          const { batches, stop } = dec.decode(block, fwd, {});
           yield* batches;
           if (stop) return;
         }
@@ -133,12 +133,12 @@ async function* followFile(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<LogLineBatch> {
   const scanner = new LineScanner();
-  const dec = new JsonLineDecoder();
+  const dec = new BlockDecoder();
   const seen: { last?: bigint } = {};
   /** Every line of `src` from `from`, through since/until; false once until has passed. */
   const drain = async function* (src: LogSource, from: number, final: boolean): AsyncGenerator<LogLineBatch, boolean> {
     for await (const block of scanner.blocks(src, from, undefined, final)) {
-      const { batches, stop } = decodeBlock(block, dec, fwd, seen);
+      const { batches, stop } = dec.decode(block, fwd, seen);
       yield* batches;
       if (stop) return false;
     }
@@ -210,51 +210,6 @@ async function openMissed(path: string, maxFiles: number, old: { ino: number; de
     out.unshift(new GzipSource(gz));
   }
   return out;
-}
-
-/**
- * A block's lines through since/until, as batches over the block's bytes
- * (one, unless a line decoded longer than it was stored and comes as its own
- * batch). `stop` once an entry after `until` was met; `seen.last` is the
- * time of the last log record met.
- */
-function decodeBlock(block: LineBlock, dec: JsonLineDecoder, fwd: Forwarder, seen: { last?: bigint }): { batches: LogLineBatch[]; stop: boolean } {
-  const batches: LogLineBatch[] = [];
-  let batch = newLineBatch(block.data, block.count);
-  let lastGeneration = -1;
-  let stop = false;
-  for (let i = 0; i < block.count; i++) {
-    const kind = dec.decode(block.data, block.start[i]!, block.end[i]!);
-    if (kind === 'skip') continue;
-    seen.last = dec.nano;
-    const verdict = fwd.check(dec.nano);
-    if (verdict === 'stop') { stop = true; break; }
-    if (verdict === 'skip') continue;
-    if (kind === 'entry') {
-      if (batch.count > 0) batches.push(batch);
-      batches.push(entryBatch(dec.entry!));
-      batch = newLineBatch(block.data, block.count - i);
-      lastGeneration = -1;
-      continue;
-    }
-    if (batch.times.length === 0 || dec.timeGeneration !== lastGeneration) {
-      batch.times.push(dec.nano);
-      lastGeneration = dec.timeGeneration;
-    }
-    pushLine(batch, dec.bodyStart, dec.bodyEnd, dec.flags, batch.times.length - 1);
-    if (dec.attrs) (batch.attrs ??= [])[batch.count - 1] = dec.attrs;
-  }
-  if (batch.count > 0) batches.push(batch);
-  return { batches, stop };
-}
-
-/** One entry as a batch of its own. */
-function entryBatch(e: LogEntry): LogLineBatch {
-  const b = newLineBatch(e.line, 1);
-  b.times.push(e.timeNano!);
-  pushLine(b, 0, e.line.length, (e.stream === 'stderr' ? LOG_LINE_STDERR : 0) | (e.partial ? LOG_LINE_PARTIAL : 0), 0);
-  if (e.attrs) b.attrs = [e.attrs];
-  return b;
 }
 
 /** Rotated files, oldest (`.N-1`) first; `.i` is preferred over `.i.gz` (it exists while compression runs). */
