@@ -221,6 +221,7 @@ export class JsonLinePacker {
   private endsAt = 0;
   private flagsAt = 0;
   private state = new Uint32Array(0);
+  private ref = new Uint8Array(0);
 
   constructor(private readonly ex: PackExports) {}
 
@@ -239,6 +240,7 @@ export class JsonLinePacker {
     this.ends = new Uint32Array(buf, endsAt, lines);
     this.flags = new Uint8Array(buf, flagsAt, lines);
     this.state = new Uint32Array(buf, STATE, 2);
+    this.ref = new Uint8Array(buf, REF_AT, REF_MAX);
     [this.startsAt, this.endsAt, this.flagsAt] = [startsAt, endsAt, flagsAt];
     this.rlen = 0;
   }
@@ -247,7 +249,7 @@ export class JsonLinePacker {
   reference(data: Buffer, s: number, e: number): void {
     const n = e - s;
     if (n < 16 || n > REF_MAX) return this.noReference();
-    data.copy(Buffer.from(this.ex.memory.buffer, REF_AT, n), 0, s, e);
+    data.copy(this.ref, 0, s, e);
     this.rlen = n;
   }
 
