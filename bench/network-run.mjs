@@ -83,7 +83,7 @@ async function startDaemon(label, checkout) {
     berth: { plugins: { 'net-bridge': { chainPrefix: `BB${tag.toUpperCase()}` }, 'network-service': { defaultBridge: `bb${tag}0` } } },
   }));
   const child = spawnDaemon(join(checkout, 'bin/berthd'), ['--config-file', cfg, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'berthd.pid')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const d = { label, child, pid: child.pid, env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config') } };
+  const d = { label, child, pid: child.pid, bridge: `bb${tag}0`, env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config') } };
   daemons.push(d);
   const t0 = Date.now();
   while (!(existsSync(socket) && (await ping(socket)))) {
@@ -160,6 +160,10 @@ async function stop() {
     const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
     await exited;
     clearTimeout(t);
+  }
+  // The default bridge outlives its daemon (as docker0 outlives dockerd): this bench's own go with it.
+  for (const { bridge } of daemons) {
+    if (existsSync(`/sys/class/net/${bridge}`)) spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
   }
   rmSync(base, { recursive: true, force: true });
   if (ipForwardBefore !== undefined && readFileSync(IP_FORWARD, 'utf8').trim() !== ipForwardBefore) {
