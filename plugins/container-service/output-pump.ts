@@ -43,6 +43,8 @@ export class OutputPump {
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
   private wake?: () => void;
+  /** A change was signalled while no one waited (during a drain): the loop drains again at once. */
+  private woken = false;
   private finishing = false;
   private stopped = false;
   private readonly done: Promise<void>;
@@ -83,10 +85,16 @@ export class OutputPump {
     };
   }
 
+  /** Wakes the loop, or has it drain again when it is busy draining. */
+  private signal(): void {
+    if (this.wake) this.wake();
+    else this.woken = true;
+  }
+
   /** The process exited: copy the rest of the spool, flush the log, end every subscriber. */
   async finish(): Promise<void> {
     this.finishing = true;
-    this.wake?.();
+    this.signal();
     await this.done;
   }
 
@@ -94,24 +102,26 @@ export class OutputPump {
   async stop(): Promise<void> {
     this.stopped = true;
     this.halt.abort();
-    this.wake?.();
+    this.signal();
     await this.done;
   }
 
   private async loop(): Promise<void> {
     try {
-      this.watcher = watch(this.path, () => this.wake?.());
+      this.watcher = watch(this.path, () => this.signal());
       this.watcher.on('error', () => { /* the poll still runs */ });
     } catch { /* not there (yet): poll */ }
-    this.timer = setInterval(() => this.wake?.(), 250);
+    this.timer = setInterval(() => this.signal(), 250);
     try {
       let drained = false;
       while (!this.stopped) {
         const finishing = this.finishing;
+        this.woken = false;
         drained = await this.drain().then(() => true, () => false);
         if (finishing || this.stopped) break;
-        // finish() came during that drain (its wake found no waiter): drain once more for the last output, now.
-        if (this.finishing) continue;
+        // Output (or finish()) that came during that drain found no waiter: drained now, not at the next
+        // poll (a line of the other stream written just after the one read waited up to 250 ms).
+        if (this.woken) continue;
         await new Promise<void>((r) => { this.wake = r; });
         this.wake = undefined;
       }

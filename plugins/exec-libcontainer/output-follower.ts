@@ -17,6 +17,7 @@ export class OutputFollower {
   private offset: number;
   private carry: Buffer = Buffer.alloc(0);
   private watcher?: FSWatcher;
+  private woken = false;
   private timer?: NodeJS.Timeout;
   private wake?: () => void;
   private finishing = false;
@@ -35,26 +36,34 @@ export class OutputFollower {
   /** Copy what is left, end the streams, stop. */
   finish(): void {
     this.finishing = true;
-    this.wake?.();
+    this.signal();
   }
 
   /** Stop without ending the streams (detach). */
   stop(): void {
     this.stopped = true;
-    this.wake?.();
+    this.signal();
+  }
+
+  /** Wakes the loop, or has it drain again when it is busy draining (a change then would wait for the poll). */
+  private signal(): void {
+    if (this.wake) this.wake();
+    else this.woken = true;
   }
 
   private async loop(): Promise<void> {
     try {
-      this.watcher = watch(this.path, () => this.wake?.());
+      this.watcher = watch(this.path, () => this.signal());
       this.watcher.on('error', () => { /* the poll below still runs */ });
     } catch { /* file not there yet: poll */ }
-    this.timer = setInterval(() => this.wake?.(), 500);
+    this.timer = setInterval(() => this.signal(), 500);
     try {
       while (!this.stopped) {
         const finishing = this.finishing;
+        this.woken = false;
         await this.drain();
         if (finishing || this.stopped) break;
+        if (this.woken) continue;
         await new Promise<void>((r) => { this.wake = r; });
         this.wake = undefined;
       }
