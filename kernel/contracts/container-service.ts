@@ -88,6 +88,14 @@ export interface ContainerService {
   /** Ids of the container's running execs (inspect's ExecIDs). */
   execIds(ref: string): string[];
 
+  /**
+   * Called by the image store before it deletes an image whose top layer is
+   * the graph-driver layer `topLayer`: drops what the service keeps of the
+   * image only as a cache (an idle shared init layer, whose hold would keep
+   * the image's layers past the deletion). Never throws.
+   */
+  evictImageCaches(topLayer: string): Promise<void>;
+
   dispose(): Promise<void>;
 }
 

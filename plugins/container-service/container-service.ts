@@ -179,8 +179,8 @@ export class LocalContainerService implements ContainerService {
       const running = this.store.all().filter((c) => c.State.Running && this.lifecycle.live(c.Id));
       await Promise.all(running.map((c) => this.lifecycle.stop(c.Id).catch((err: unknown) => this.deps.log.warn('failed to stop container on shutdown', { container: c.Id, error: err }))));
     }
-    // Removed containers whose layers are still being deleted: done before the driver goes away.
-    await Promise.all([...this.reaping]);
+    // Removed containers whose layers are still being deleted, and init layers kept idle: gone before the driver goes away.
+    await Promise.all([...this.reaping, this.initLayers.evict()]);
     for (const [id, rt] of this.ctx.runtimes) {
       const live = rt.live;
       if (!live) continue;
@@ -545,6 +545,10 @@ export class LocalContainerService implements ContainerService {
 
   execIds(ref: string): string[] {
     return this.execs.runningIds(this.store.resolve(ref).Id);
+  }
+
+  evictImageCaches(topLayer: string): Promise<void> {
+    return this.initLayers.evict(topLayer);
   }
 
   async dispose(): Promise<void> {

@@ -39,6 +39,8 @@ export interface CoreOptions {
   log: Logger;
   /** The containers that exist (none until a container service is active). */
   containers?: () => Promise<ContainerUse[]>;
+  /** Asks the container service to drop what it keeps of an image as a cache, by the image's top driver layer. */
+  evictCaches?: (topLayer: string) => Promise<void>;
 }
 
 /**

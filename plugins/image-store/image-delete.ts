@@ -77,7 +77,12 @@ async function deleteHelper(
     if (quiet && (!dangling || conflict.used)) return;
     throw conflict;
   }
-  const parent = core.images.get(id)?.parent ?? null;
+  const img = core.images.get(id);
+  const parent = img?.parent ?? null;
+  // An idle shared init layer on this image holds its layers: given up first, so they go with it (and are reported).
+  const top = img?.chain[img.chain.length - 1];
+  const topLayer = top === undefined ? undefined : core.layers.get(top)?.cacheId;
+  if (topLayer !== undefined) await core.opts.evictCaches?.(topLayer);
   for (const r of core.references(id)) {
     const ref = tagNameOnly(r);
     await core.refs.delete(ref);

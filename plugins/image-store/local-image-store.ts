@@ -26,6 +26,8 @@ export interface LocalImageStoreOptions {
   log: Logger;
   /** The containers that exist, for delete conflicts. */
   containers?: () => Promise<ContainerUse[]>;
+  /** Drops the container service's cache on an image about to be deleted (CoreOptions.evictCaches). */
+  evictCaches?: (topLayer: string) => Promise<void>;
   /** The daemon's data root, to find the stores of other storage drivers (`<data-root>/image/*`). */
   dataRoot?: string;
 }

@@ -4,9 +4,10 @@ import { LocalImageStore } from './local-image-store.js';
 import { reportLine } from './migrate-driver.js';
 import { strandedWarning } from './other-driver-stores.js';
 
-/** What image deletion needs of the container service. */
+/** What image deletion needs of the container service (ContainerService's list and evictImageCaches). */
 interface ContainerLister {
   list(): Promise<Array<{ Id: string; Image: string; State?: { Running?: boolean; Paused?: boolean } }>>;
+  evictImageCaches(topLayer: string): Promise<void>;
 }
 
 interface ImageStoreSettings {
@@ -41,6 +42,10 @@ export default definePlugin<ImageStore, ImageStoreSettings>({
         const svc = ctx.host.tryCurrent<Partial<ContainerLister>>(ExtensionPoint.ContainerService);
         if (typeof svc?.list !== 'function') return [];
         return (await svc.list()).map((c) => ({ id: c.Id, image: c.Image, running: c.State?.Running === true || c.State?.Paused === true }));
+      },
+      evictCaches: async (topLayer: string) => {
+        const svc = ctx.host.tryCurrent<Partial<ContainerLister>>(ExtensionPoint.ContainerService);
+        if (typeof svc?.evictImageCaches === 'function') await svc.evictImageCaches(topLayer);
       },
       dataRoot: ctx.paths.dataRoot,
     });

@@ -25,7 +25,9 @@ describe('containers of one image on a shared init layer, with the real CLI', { 
     return existsSync(dir) ? readdirSync(dir) : [];
   };
 
-  it('each container sees its own hostname, hosts and /etc writes; both sit on one init layer, removed with the last', () => {
+  const holds = () => readdirSync(join(data(), 'image', driver(), 'layerdb', 'mounts'));
+
+  it('each container sees its own hostname, hosts and /etc writes; both sit on one init layer, kept idle after the last', () => {
     ok(['run', '--name', 'one', '--hostname', 'host-one', 'bbox:1', 'sh', '-c', 'echo mine > /etc/only-one; echo added >> /etc/hosts']);
     ok(['create', '--name', 'two', 'bbox:1', 'sh', '-c', 'cat /etc/hostname; grep -c added /etc/hosts; ls /etc/only-one; ls -a / | grep -c dockerenv']);
     const shared = initLayerOf('one');
@@ -47,9 +49,30 @@ describe('containers of one image on a shared init layer, with the real CLI', { 
     ok(['rm', 'one']);
     assert.deepEqual(markers(), [shared], 'kept while two uses it');
     ok(['rm', 'two']);
-    assert.deepEqual(markers(), [], 'removed with the last container');
-    assert.deepEqual(readdirSync(join(data(), 'image', driver(), 'layerdb', 'mounts')), [], 'and its hold with it');
-    if (driver() === 'overlay2') assert.deepEqual(readdirSync(join(data(), 'overlay2')).filter((e) => e.endsWith('-init')), []);
+    assert.deepEqual(markers(), [shared], 'kept, idle, for the image\'s next container');
+    assert.deepEqual(holds(), [shared], 'with its one hold on the image');
+    ok(['run', '--name', 'three', 'bbox:1', 'true']);
+    assert.equal(initLayerOf('three'), shared, 'the next container takes it as it is');
+    ok(['rm', 'three']);
+    assert.deepEqual(markers(), [shared]);
+  });
+
+  it('an idle init layer goes with its image: docker rmi deletes the image and its layer, as dockerd does', () => {
+    ok(['run', '--name', 'base', 'bbox:1', 'sh', '-c', 'echo made > /made-here']);
+    ok(['commit', 'base', 'idle:1']);
+    ok(['rm', 'base']);
+    const before = markers();
+    assert.equal(ok(['run', '--rm', 'idle:1', 'cat', '/made-here']), 'made\n');
+    const own = markers().filter((m) => !before.includes(m));
+    assert.equal(own.length, 1, 'the committed image has an init layer of its own, idle after --rm');
+    assert.ok(holds().includes(own[0]!));
+    // The image and the committed layer are deleted (the idle init layer's hold no longer keeps the layer).
+    const out = ok(['rmi', 'idle:1']).trim().split('\n');
+    assert.equal(out[0], 'Untagged: idle:1');
+    assert.equal(out.filter((l) => l.startsWith('Deleted: sha256:')).length, 2, out.join('\n'));
+    assert.deepEqual(markers(), before, 'the idle init layer is gone');
+    assert.ok(!holds().includes(own[0]!), 'and its hold');
+    if (driver() === 'overlay2') assert.ok(!readdirSync(join(data(), 'overlay2')).includes(own[0]!));
   });
 
   it('docker diff, export and commit give what dockerd gives', () => {

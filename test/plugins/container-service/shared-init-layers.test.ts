@@ -11,9 +11,10 @@ import { INIT_ENTRIES } from '../../../plugins/container-service/init-layer.js';
 
 /**
  * The image's shared init layer on a real driver (vfs, in a temp dir): made
- * once for concurrent first users, complete when acquire resolves, removed
- * with its last user, and after a restart kept for the records that use it
- * while markers nobody uses have their layer removed.
+ * once for concurrent first users, complete when acquire resolves, kept idle
+ * after its last user for the next one until evicted (its image deleted,
+ * shutdown) or timed out, and after a restart kept for the records that use
+ * it while markers nobody uses have their layer removed.
  */
 describe('SharedInitLayers', () => {
   let dir: string;
@@ -41,7 +42,7 @@ describe('SharedInitLayers', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('concurrent first users share one complete layer; containers on it write apart; the last release removes it', async () => {
+  it('concurrent first users share one complete layer; containers on it write apart; kept idle after the last release until evicted', async () => {
     const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger, () => images);
     const ids = await Promise.all([1, 2, 3].map(() => layers.acquire(graph, 'top', 'sha256:img')));
     assert.deepEqual(ids, ['top-init', 'top-init', 'top-init']);
@@ -68,15 +69,60 @@ describe('SharedInitLayers', () => {
     await layers.release(graph, 'top-init');
     assert.equal(await graph.exists('top-init'), true, 'still used by one container');
     await layers.release(graph, 'top-init');
-    assert.equal(await graph.exists('top-init'), false, 'gone with its last user');
+    assert.equal(await graph.exists('top-init'), true, 'kept idle for the next container of the image');
+    assert.deepEqual([...holds.keys()], ['top-init']);
+    await layers.evict('other-top');
+    assert.equal(await graph.exists('top-init'), true, 'the eviction of another image leaves it');
+    await layers.evict('top');
+    assert.equal(await graph.exists('top-init'), false, 'gone when its image is');
     assert.deepEqual(markers(), []);
     assert.deepEqual([...holds], [], 'and so is its hold on the image');
+    assert.equal(layers.has('top-init'), false);
+  });
+
+  it('an idle layer is taken again as it is: no new layer, marker or hold', async () => {
+    const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger, () => images);
+    await layers.acquire(graph, 'top', 'sha256:img');
+    const init = await graph.get('top-init');
+    await writeFile(join(init, 'witness'), 'same layer');
+    await graph.put('top-init');
+    await layers.release(graph, 'top-init');
+    let held = 0;
+    const plain = images;
+    images = { ...plain, holdLayers: async (h: string, i: string) => { held++; return plain.holdLayers(h, i); } } as ImageStore;
+    assert.equal(await layers.acquire(graph, 'top', 'sha256:img'), 'top-init');
+    assert.equal(await readFile(join(await graph.get('top-init'), 'witness'), 'utf8'), 'same layer', 'the idle layer itself');
+    await graph.put('top-init');
+    assert.equal(held, 0, 'no new hold');
+    assert.deepEqual(markers(), ['top-init']);
+    // In use again: an eviction leaves it; after its release, shutdown's eviction removes it.
+    await layers.evict();
+    assert.equal(await graph.exists('top-init'), true);
+    await layers.release(graph, 'top-init');
+    await layers.evict();
+    assert.equal(await graph.exists('top-init'), false);
+    assert.deepEqual(markers(), []);
+    assert.deepEqual([...holds], []);
+  });
+
+  it('an idle layer no container takes within the idle time is removed', async () => {
+    const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger, () => images, 50);
+    await layers.acquire(graph, 'top', 'sha256:img');
+    await layers.release(graph, 'top-init');
+    assert.equal(await graph.exists('top-init'), true);
+    const t0 = Date.now();
+    while (layers.has('top-init') && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    await layers.evict(); // waits for the removal under way
+    assert.equal(await graph.exists('top-init'), false);
+    assert.deepEqual(markers(), []);
+    assert.deepEqual([...holds], []);
   });
 
   it('a user arriving while the last one is being removed gets a fresh complete layer', async () => {
     const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger, () => images);
     await layers.acquire(graph, 'top', 'sha256:img');
-    const gone = layers.release(graph, 'top-init');
+    await layers.release(graph, 'top-init');
+    const gone = layers.evict('top');
     const again = layers.acquire(graph, 'top', 'sha256:img');
     await gone;
     assert.equal(await again, 'top-init');
@@ -109,6 +155,7 @@ describe('SharedInitLayers', () => {
     assert.deepEqual(markers(), ['top-init']);
     assert.deepEqual([...holds.keys()], ['top-init'], 'the unused layer\'s hold is released');
     await after.release(graph, 'top-init');
+    await after.evict();
     assert.equal(await graph.exists('top-init'), false);
   });
 });
