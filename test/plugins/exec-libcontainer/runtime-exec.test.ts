@@ -156,7 +156,11 @@ describe('exec without a terminal: the runtime as berthd\'s child', { skip }, ()
       const p = await c.exec('sleeper', { Cmd: ['sleep', '1000'] }, { terminal: false, stdout: new Collector(), stderr: new Collector() });
       await p.start();
       assert.ok((await c.pids()).includes(p.pid), 'the exec pid is a process of the task');
-      assert.match(readFileSync(`/proc/${p.pid}/cmdline`, 'utf8'), /^sleep\0/);
+      // The runtime writes the pid file as it lets its init go on to exec the command: for a moment the
+      // process is still the runtime's, or in the middle of its execve (an empty cmdline).
+      const cmdline = () => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8');
+      for (const t0 = Date.now(); !cmdline().startsWith('sleep\0') && Date.now() - t0 < 5000;) await new Promise((r) => setTimeout(r, 10));
+      assert.match(cmdline(), /^sleep\0/);
       await c.kill('SIGKILL');
       await c.wait();
       assert.equal((await p.wait()).exitCode, 137);
