@@ -45,8 +45,8 @@
  */
 
 import {
-  BLOCK, BR, BR_IF, bump, END, GET, I32, i32, I32_ADD, I32_AND, I32_CTZ, I32_EQZ, I32_GE_U, I32_GT_U, I32_MUL, I32_SHL, I32_STORE, I32_SUB,
-  I8X16_ALL_TRUE, I8X16_BITMASK, I8X16_EQ, IF, LOOP, mem, oneFunctionModule, SET, SIMD, V128_CONST, V128_LOAD, VOID,
+  BLOCK, BR, BR_IF, bump, compiledOnce, END, GET, I32, i32, I32_ADD, I32_AND, I32_CTZ, I32_EQZ, I32_GE_U, I32_GT_U, I32_MUL, I32_SHL, I32_STORE, I32_SUB,
+  I8X16_ALL_TRUE, I8X16_BITMASK, I8X16_EQ, IF, instantiate, LOOP, mem, SET, SIMD, V128_CONST, V128_LOAD, VOID,
 } from './wasm-asm.js';
 
 export interface CriScanner {
@@ -99,18 +99,8 @@ const body = [
   END,
 ];
 
-let scanner: CriScanner | null | undefined;
-
 /** The scanner, compiled on first use; null where WebAssembly SIMD is missing or BERTH_CRI_SCAN_WASM=0 (the JavaScript path is used). */
-export function criScanner(): CriScanner | null {
-  if (scanner !== undefined) return scanner;
-  if (process.env.BERTH_CRI_SCAN_WASM === '0') return (scanner = null);
-  try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(oneFunctionModule('scan', 7, [[4, I32]], body)));
-    const ex = instance.exports as unknown as CriScanner;
-    scanner = { memory: ex.memory, scan: ex.scan };
-  } catch {
-    scanner = null;
-  }
-  return scanner;
-}
+export const criScanner = compiledOnce('BERTH_CRI_SCAN_WASM', (): CriScanner => {
+  const ex = instantiate<CriScanner>('scan', 7, [[4, I32]], body);
+  return { memory: ex.memory, scan: ex.scan };
+});

@@ -70,3 +70,27 @@ export function oneFunctionModule(name: string, params: number, locals: number[]
     ...section(10, vec([[...uleb(code.length), ...code]])),
   ]);
 }
+
+/** The exports of a module `oneFunctionModule` makes, instantiated. */
+export function instantiate<T>(name: string, params: number, locals: number[][], body: number[]): T {
+  return new WebAssembly.Instance(new WebAssembly.Module(oneFunctionModule(name, params, locals, body))).exports as T;
+}
+
+/**
+ * `make`, run on the first call and kept: null when it throws (no
+ * WebAssembly, or no SIMD, on this node) or when the environment variable
+ * `disable` is `0`, and the caller then takes its JavaScript path.
+ */
+export function compiledOnce<T>(disable: string, make: () => T): () => T | null {
+  let value: T | null | undefined;
+  return () => {
+    if (value !== undefined) return value;
+    if (process.env[disable] === '0') return (value = null);
+    try {
+      value = make();
+    } catch {
+      value = null;
+    }
+    return value;
+  };
+}

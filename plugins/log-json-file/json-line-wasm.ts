@@ -47,8 +47,8 @@
  */
 
 import {
-  BLOCK, BR, BR_IF, bump, END, GET, I32, i32, I32_ADD, I32_EQ, I32_EQZ, I32_GE_U, I32_LOAD8_U, I32_LT_U, I32_OR, I32_STORE16, I32_STORE8, I64_CONST, I64_STORE,
-  I8X16_EQ, I8X16_LT_S, I8X16_LT_U, IF, LOOP, mem, MEMORY_COPY, oneFunctionModule, RETURN, SET, SIMD, sleb, TEE, V128, V128_ANY_TRUE, V128_CONST,
+  BLOCK, BR, BR_IF, bump, compiledOnce, END, GET, I32, i32, I32_ADD, I32_EQ, I32_EQZ, I32_GE_U, I32_LOAD8_U, I32_LT_U, I32_OR, I32_STORE16, I32_STORE8, I64_CONST, I64_STORE,
+  I8X16_EQ, I8X16_LT_S, I8X16_LT_U, IF, instantiate, LOOP, mem, MEMORY_COPY, RETURN, SET, SIMD, sleb, TEE, V128, V128_ANY_TRUE, V128_CONST,
   V128_LOAD, V128_OR, V128_STORE, VOID,
 } from '../../lib/wasm-asm.js';
 
@@ -101,18 +101,8 @@ const body = [
   END,
 ];
 
-let encoder: LineEncoder | null | undefined;
-
-/** The encoder, compiled on first use; null where WebAssembly SIMD is not available (the JavaScript path is used). */
-export function lineEncoder(): LineEncoder | null {
-  if (encoder !== undefined) return encoder;
-  if (process.env.BERTH_JSON_LOG_WASM === '0') return (encoder = null);
-  try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(oneFunctionModule('line', 6, [[1, V128], [1, I32]], body)));
-    const ex = instance.exports as unknown as LineEncoder;
-    encoder = { memory: ex.memory, line: ex.line };
-  } catch {
-    encoder = null;
-  }
-  return encoder;
-}
+/** The encoder, compiled on first use; null where WebAssembly SIMD is not available or BERTH_JSON_LOG_WASM=0 (the JavaScript path is used). */
+export const lineEncoder = compiledOnce('BERTH_JSON_LOG_WASM', (): LineEncoder => {
+  const ex = instantiate<LineEncoder>('line', 6, [[1, V128], [1, I32]], body);
+  return { memory: ex.memory, line: ex.line };
+});

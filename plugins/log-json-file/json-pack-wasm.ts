@@ -69,9 +69,9 @@ if (LOG_LINE_STDERR !== 1) throw new Error('json-pack-wasm: LOG_LINE_STDERR must
 
 import { LOG_LINE_PARTIAL, LOG_LINE_STDERR } from '../../kernel/index.js';
 import {
-  BLOCK, BR, BR_IF, bump, END, GET, I32, i32, I32_ADD, I32_AND, I32_CTZ, I32_EQZ, I32_GE_U, I32_GT_U, I32_LOAD, I32_LOAD16_U, I32_LOAD8_U, I32_LT_U,
+  BLOCK, BR, BR_IF, bump, compiledOnce, END, GET, I32, i32, I32_ADD, I32_AND, I32_CTZ, I32_EQZ, I32_GE_U, I32_GT_U, I32_LOAD, I32_LOAD16_U, I32_LOAD8_U, I32_LT_U,
   I32_MUL, I32_NE, I32_OR, I32_SHL, I32_SHR_U, I32_STORE, I32_STORE8, I32_SUB, I64_CONST, I64_LOAD, I64_NE, I8X16_ALL_TRUE, I8X16_BITMASK, I8X16_EQ, I8X16_LT_S,
-  I8X16_LT_U, IF, LOOP, mem, MEMORY_COPY, oneFunctionModule, SET, SIMD, sleb, V128, V128_CONST, V128_LOAD, V128_OR, VOID,
+  I8X16_LT_U, IF, instantiate, LOOP, mem, MEMORY_COPY, SET, SIMD, sleb, V128, V128_CONST, V128_LOAD, V128_OR, VOID,
 } from '../../lib/wasm-asm.js';
 
 /** Bytes before each packed line: its stdcopy header. */
@@ -96,6 +96,23 @@ const clip = (at: number) => [
   GET, M, ...i32(1), GET, END_, GET, at, I32_SUB, I32_SHL, ...i32(1), I32_SUB, I32_AND, SET, M,
   END,
 ];
+/**
+ * From local `at`, 16 bytes at a time, the first byte `lanes` (a lane mask
+ * of the 16 bytes, loaded into $v) picks: leaves its address. None before
+ * the end: $done (the line is torn, or not this function's).
+ */
+const search = (at: number, lanes: number[]) => [
+  BLOCK, VOID, LOOP, VOID, // 0 the loop, 1 found, 2 $line, 3 $done
+  ...get(at, END_), I32_GE_U, BR_IF, 3,
+  GET, at, SIMD, V128_LOAD, ...mem, SET, V,
+  ...lanes, SIMD, I8X16_BITMASK, SET, M,
+  ...clip(at),
+  GET, M, BR_IF, 1,
+  ...bump(at, 16),
+  BR, 0,
+  END, END,
+  ...get(at, M), I32_CTZ, I32_ADD,
+];
 /** Are the 16 bytes at a and b equal: leaves a boolean. */
 const same16 = (a: number[], b: number[]) => [...a, SIMD, V128_LOAD, ...mem, ...b, SIMD, V128_LOAD, ...mem, SIMD, I8X16_EQ, SIMD, I8X16_ALL_TRUE];
 /** Local `l` with its bytes reversed (for a big-endian store). */
@@ -114,17 +131,7 @@ const body = [
   ...plus(POS, 8), GET, END_, I32_GT_U, BR_IF, 1,
   GET, POS, I64_LOAD, ...mem, I64_CONST, ...le64('{"log":"'), I64_NE, BR_IF, 1,
   ...plus(POS, 8), SET, P,
-  BLOCK, VOID, LOOP, VOID, // 0 $scan, 1 $found, 2 $line, 3 $done
-  ...get(P, END_), I32_GE_U, BR_IF, 3,
-  GET, P, SIMD, V128_LOAD, ...mem, SET, V,
-  ...vcmp(I8X16_LT_U, 0x20), ...vcmp(I8X16_LT_S, 0x00), ...vor, ...vcmp(I8X16_EQ, 0x22), ...vor, ...vcmp(I8X16_EQ, 0x5c), ...vor,
-  SIMD, I8X16_BITMASK, SET, M,
-  ...clip(P),
-  GET, M, BR_IF, 1,
-  ...bump(P, 16),
-  BR, 0,
-  END, END,
-  ...get(P, M), I32_CTZ, I32_ADD, SET, Q,
+  ...search(P, [...vcmp(I8X16_LT_U, 0x20), ...vcmp(I8X16_LT_S, 0x00), ...vor, ...vcmp(I8X16_EQ, 0x22), ...vor, ...vcmp(I8X16_EQ, 0x5c), ...vor]), SET, Q,
   GET, Q, SET, R,
   ...i32(0), SET, NL,
   GET, Q, I32_LOAD8_U, ...mem, ...i32(0x22), I32_NE, IF, VOID, // 0 if, 1 $line, 2 $done
@@ -147,15 +154,7 @@ const body = [
   ...plus(R, 19), I64_LOAD, ...mem, I64_CONST, ...le64(',"time":'), I64_NE, BR_IF, 1,
   ...plus(R, 27), I32_LOAD8_U, ...mem, ...i32(0x22), I32_NE, BR_IF, 1,
   ...plus(R, 28), SET, E,
-  BLOCK, VOID, LOOP, VOID, // 0 $nl, 1 $nlFound, 2 $line, 3 $done
-  ...get(E, END_), I32_GE_U, BR_IF, 3,
-  GET, E, SIMD, V128_LOAD, ...mem, ...splat(0x0a), SIMD, I8X16_EQ, SIMD, I8X16_BITMASK, SET, M,
-  ...clip(E),
-  GET, M, BR_IF, 1,
-  ...bump(E, 16),
-  BR, 0,
-  END, END,
-  ...get(E, M), I32_CTZ, I32_ADD, SET, E,
+  ...search(E, vcmp(I8X16_EQ, 0x0a)), SET, E,
   GET, E, ...i32(2), I32_SUB, I32_LOAD16_U, ...mem, ...le16('"}'), I32_NE, BR_IF, 1,
   GET, E, ...i32(2), I32_SUB, ...plus(R, 28), I32_SUB, GET, RLEN, I32_NE, BR_IF, 1,
   GET, RLEN, ...i32(16), I32_LT_U, BR_IF, 1,
@@ -277,17 +276,5 @@ function align(n: number): number {
   return (n + 15) & ~15;
 }
 
-let packer: JsonLinePacker | null | undefined;
-
 /** The packer, compiled on first use; null where WebAssembly SIMD is missing or BERTH_JSON_LOG_WASM=0 (the JavaScript path is used). */
-export function jsonLinePacker(): JsonLinePacker | null {
-  if (packer !== undefined) return packer;
-  if (process.env.BERTH_JSON_LOG_WASM === '0') return (packer = null);
-  try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(oneFunctionModule('pack', 10, [[9, I32], [1, V128]], body)));
-    packer = new JsonLinePacker(instance.exports as unknown as PackExports);
-  } catch {
-    packer = null;
-  }
-  return packer;
-}
+export const jsonLinePacker = compiledOnce('BERTH_JSON_LOG_WASM', () => new JsonLinePacker(instantiate<PackExports>('pack', 10, [[9, I32], [1, V128]], body)));
