@@ -33,9 +33,9 @@ const isVm = (f) => relative(testRoot, f).startsWith(`vm${sep}`);
 // Whatever of it the run created is removed at the end; only empty directories go (rmdir), so cgroups
 // that hold a process, or that another daemon made before the run, stay.
 const CGROUP_ROOT = '/sys/fs/cgroup';
-const defaultParents = () => (existsSync(CGROUP_ROOT) ? readdirSync(CGROUP_ROOT) : [])
-  .flatMap((h) => [join(CGROUP_ROOT, h, 'berth'), join(CGROUP_ROOT, 'berth')])
-  .filter((p, i, all) => all.indexOf(p) === i && existsSync(p));
+const defaultParents = () => [CGROUP_ROOT, ...(existsSync(CGROUP_ROOT) ? readdirSync(CGROUP_ROOT).map((h) => join(CGROUP_ROOT, h)) : [])]
+  .map((h) => join(h, 'berth'))
+  .filter((p) => existsSync(p));
 const parentsBefore = new Set(defaultParents());
 function removeEmptyTree(dir) {
   let entries = [];

@@ -592,8 +592,8 @@ export class LocalContainerService implements ContainerService {
     const images = this.deps.host.tryCurrent<ImageStore>(ExtensionPoint.ImageStore);
     await Promise.all([
       graph?.remove(id).catch((err) => this.deps.log.warn('failed to remove container layer', { id, error: err })),
-      graph && sharedInit !== undefined
-        ? this.initLayers.release(graph, sharedInit)
+      sharedInit !== undefined
+        ? this.initLayers.release(sharedInit)
         : graph?.remove(`${id}-init`).catch((err) => this.deps.log.warn('failed to remove container init layer', { id, error: err })),
       // A container on a shared init layer never had a hold of its own (the init layer holds the
       // image's layers): nothing to look up and delete in the layer store.

@@ -116,7 +116,7 @@ export class SharedInitLayers {
   }
 
   /** Drops one reference (a container removed); after the last one the layer is kept idle (see the class). Never throws. */
-  async release(_graph: GraphDriver, id: string): Promise<void> {
+  async release(id: string): Promise<void> {
     const e = this.entries.get(id);
     if (!e || e.refs <= 0) return;
     e.refs--;

@@ -64,15 +64,15 @@
  * is shorter than the line itself, so `out` stays at or before `pos`.
  */
 
-// The header's stream byte is 1 + this flag: stdout 1, stderr 2.
-if (LOG_LINE_STDERR !== 1) throw new Error('json-pack-wasm: LOG_LINE_STDERR must be 1');
-
 import { LOG_LINE_PARTIAL, LOG_LINE_STDERR } from '../../kernel/index.js';
 import {
   BLOCK, BR, BR_IF, bump, compiledOnce, END, GET, I32, i32, I32_ADD, I32_AND, I32_CTZ, I32_EQZ, I32_GE_U, I32_GT_U, I32_LOAD, I32_LOAD16_U, I32_LOAD8_U, I32_LT_U,
   I32_MUL, I32_NE, I32_OR, I32_SHL, I32_SHR_U, I32_STORE, I32_STORE8, I32_SUB, I64_CONST, I64_LOAD, I64_NE, I8X16_ALL_TRUE, I8X16_BITMASK, I8X16_EQ, I8X16_LT_S,
   I8X16_LT_U, IF, instantiate, LOOP, mem, MEMORY_COPY, SET, SIMD, sleb, V128, V128_CONST, V128_LOAD, V128_OR, VOID,
 } from '../../lib/wasm-asm.js';
+
+// The header's stream byte is 1 + this flag: stdout 1, stderr 2.
+if (LOG_LINE_STDERR !== 1) throw new Error('json-pack-wasm: LOG_LINE_STDERR must be 1');
 
 /** Bytes before each packed line: its stdcopy header. */
 export const PACK_ROOM = 8;
@@ -212,8 +212,7 @@ export class JsonLinePacker {
   starts = new Uint32Array(0);
   ends = new Uint32Array(0);
   flags = new Uint8Array(0);
-  /** After pack: where the caller goes on, and where the next packed line goes. */
-  pos = 0;
+  /** After pack: where the next packed line goes (the caller goes on after the lines it packed). */
   out = 0;
   private rlen = 0;
   private startsAt = 0;
@@ -260,13 +259,11 @@ export class JsonLinePacker {
   /** Packs the run of lines at `pos` (offsets in `data`) into line slots from `n`; returns how many. */
   pack(pos: number, end: number, out: number, n: number): number {
     if (this.rlen === 0) {
-      this.pos = pos;
       this.out = out;
       return 0;
     }
     const k = this.ex.pack(DATA_AT + pos, DATA_AT + end, DATA_AT + out, REF_AT, this.rlen,
       this.startsAt + n * 4, this.endsAt + n * 4, this.flagsAt + n, this.starts.length - n, DATA_AT);
-    this.pos = this.state[0]! - DATA_AT;
     this.out = this.state[1]! - DATA_AT;
     return k;
   }

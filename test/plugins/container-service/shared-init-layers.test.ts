@@ -65,10 +65,10 @@ describe('SharedInitLayers', () => {
     await graph.remove('c1');
     await graph.remove('c2');
 
-    await layers.release(graph, 'top-init');
-    await layers.release(graph, 'top-init');
+    await layers.release('top-init');
+    await layers.release('top-init');
     assert.equal(await graph.exists('top-init'), true, 'still used by one container');
-    await layers.release(graph, 'top-init');
+    await layers.release('top-init');
     assert.equal(await graph.exists('top-init'), true, 'kept idle for the next container of the image');
     assert.deepEqual([...holds.keys()], ['top-init']);
     await layers.evict('other-top');
@@ -86,7 +86,7 @@ describe('SharedInitLayers', () => {
     const init = await graph.get('top-init');
     await writeFile(join(init, 'witness'), 'same layer');
     await graph.put('top-init');
-    await layers.release(graph, 'top-init');
+    await layers.release('top-init');
     let held = 0;
     const plain = images;
     images = { ...plain, holdLayers: async (h: string, i: string) => { held++; return plain.holdLayers(h, i); } } as ImageStore;
@@ -98,7 +98,7 @@ describe('SharedInitLayers', () => {
     // In use again: an eviction leaves it; after its release, shutdown's eviction removes it.
     await layers.evict();
     assert.equal(await graph.exists('top-init'), true);
-    await layers.release(graph, 'top-init');
+    await layers.release('top-init');
     await layers.evict();
     assert.equal(await graph.exists('top-init'), false);
     assert.deepEqual(markers(), []);
@@ -108,7 +108,7 @@ describe('SharedInitLayers', () => {
   it('an idle layer no container takes within the idle time is removed', async () => {
     const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger, () => images, 50);
     await layers.acquire(graph, 'top', 'sha256:img');
-    await layers.release(graph, 'top-init');
+    await layers.release('top-init');
     assert.equal(await graph.exists('top-init'), true);
     const t0 = Date.now();
     while (layers.has('top-init') && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
@@ -121,7 +121,7 @@ describe('SharedInitLayers', () => {
   it('a user arriving while the last one is being removed gets a fresh complete layer', async () => {
     const layers = new SharedInitLayers(join(dir, 'containers'), silentLogger, () => images);
     await layers.acquire(graph, 'top', 'sha256:img');
-    await layers.release(graph, 'top-init');
+    await layers.release('top-init');
     const gone = layers.evict('top');
     const again = layers.acquire(graph, 'top', 'sha256:img');
     await gone;
@@ -154,7 +154,7 @@ describe('SharedInitLayers', () => {
     assert.equal(await graph.exists('top2-init'), false, 'no record uses it: removed');
     assert.deepEqual(markers(), ['top-init']);
     assert.deepEqual([...holds.keys()], ['top-init'], 'the unused layer\'s hold is released');
-    await after.release(graph, 'top-init');
+    await after.release('top-init');
     await after.evict();
     assert.equal(await graph.exists('top-init'), false);
   });
